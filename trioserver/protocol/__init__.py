@@ -1,0 +1,1 @@
+"""Pure Matrix protocol rules: no I/O, no trio, no sqlite."""
