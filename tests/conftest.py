@@ -1,0 +1,1 @@
+"""Shared fixtures. The ``homeserver`` fixture comes from trioserver's own pytest plugin."""

@@ -1,0 +1,23 @@
+"""Password hashing with argon2id (a memory-hard hash), via argon2-cffi."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+#: Production parameters (argon2-cffi's RFC 9106 "low memory" profile).
+PRODUCTION = PasswordHasher()
+#: Cheap parameters for test servers: still argon2id, just fast.
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def hash_password(password: str, hasher: PasswordHasher = PRODUCTION) -> str:
+    return str(hasher.hash(password))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True if ``password`` matches; the hash's own parameters are used."""
+    try:
+        return bool(PRODUCTION.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False

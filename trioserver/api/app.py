@@ -1,0 +1,106 @@
+"""The quart-trio application: routes, Matrix errors for every path, CORS, request logs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from quart import Response, g, request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from trioserver.api import discovery, keys
+from trioserver.api.client import account, login
+from trioserver.api.context import Services, attach
+from trioserver.api.http import json_response
+from trioserver.protocol.errors import MatrixError
+
+log = logging.getLogger("trioserver.api")
+access_log = logging.getLogger("trioserver.access")
+
+#: Spec: client-server API, "Web Browser Clients".
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+}
+
+
+def create_app(svc: Services) -> QuartTrio:
+    app = QuartTrio("trioserver")
+    app.config["MAX_CONTENT_LENGTH"] = svc.config.max_request_bytes
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.url_map.strict_slashes = False
+    attach(app, svc)
+    app.register_blueprint(discovery.blueprint)
+    app.register_blueprint(keys.blueprint)
+    app.register_blueprint(account.blueprint)
+    app.register_blueprint(login.blueprint)
+
+    @app.before_request
+    async def _start() -> Response | None:
+        g.started = time.perf_counter()
+        if request.method == "OPTIONS":
+            # CORS preflight: answered for every path, running no endpoint logic.
+            return json_response({})
+        return None
+
+    @app.after_request
+    async def _finish(response: Response) -> Response:
+        response.headers.update(CORS_HEADERS)
+        started = getattr(g, "started", None)
+        duration_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        access_log.info(
+            "%s %s %d %.1fms", request.method, request.path, response.status_code, duration_ms
+        )
+        return response
+
+    @app.errorhandler(MatrixError)
+    async def _matrix_error(error: MatrixError) -> Response:
+        return json_response(error.to_json(), error.status)
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        if status == 404:
+            return json_response(
+                {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}, 404
+            )
+        if status == 405:
+            body = {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request method"}
+            return json_response(body, 405)
+        if status == 413:
+            body = {"errcode": "M_TOO_LARGE", "error": "Request body too large"}
+            return json_response(body, 413)
+        if status == 400:
+            return json_response({"errcode": "M_BAD_JSON", "error": error.description}, 400)
+        return json_response({"errcode": "M_UNKNOWN", "error": error.description}, status)
+
+    @app.errorhandler(Exception)
+    async def _unexpected(error: Exception) -> Response:
+        context = _request_context()
+        log.error(
+            "unhandled error in %s %s%s",
+            request.method,
+            request.path,
+            "".join(f" {key}={value}" for key, value in context.items()),
+            exc_info=error,
+            extra={"matrix_context": context},
+        )
+        return json_response({"errcode": "M_UNKNOWN", "error": "Internal server error"}, 500)
+
+    return app
+
+
+def _request_context() -> dict[str, Any]:
+    """Who and what the failing request was about: user, room, event."""
+    context: dict[str, Any] = {}
+    user_id = getattr(g, "user_id", None)
+    if user_id is not None:
+        context["user"] = user_id
+    view_args = request.view_args or {}
+    for key, name in (("roomId", "room"), ("eventId", "event"), ("userId", "target_user")):
+        if key in view_args:
+            context[name] = view_args[key]
+    return context

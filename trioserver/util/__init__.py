@@ -1,0 +1,1 @@
+"""Small shared pieces below the database layer: the clock, blocking-call runners."""
