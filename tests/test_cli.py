@@ -73,7 +73,7 @@ def test_register_user_then_status_then_backup(tmp_path: Path) -> None:
 
     status = run("db", "status", "--db", str(db))
     assert status.returncode == 0
-    assert "schema version: 1" in status.stdout
+    assert "schema version: 2" in status.stdout
 
     copy = tmp_path / "copy.db"
     backup = run("backup", str(copy), "--db", str(db))

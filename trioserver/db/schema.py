@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: The schema version this code expects, and the oldest one it stays compatible with.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_COMPAT_VERSION = 1
 
 #: The schema tree shipped with the package.

@@ -1,0 +1,1 @@
+"""The roomserver: the one place where room state is computed and stored."""
