@@ -1,4 +1,5 @@
-"""The ``trioserver`` command: serve, register-user, db status, backup, rotate-signing-key.
+"""The ``trioserver`` command: serve, register-user, registration-token, db status,
+backup, rotate-signing-key.
 
 Errors print one clear line on stderr and exit non-zero.
 """
@@ -6,6 +7,7 @@ Errors print one clear line on stderr and exit non-zero.
 from __future__ import annotations
 
 import argparse
+import datetime
 import getpass
 import logging
 import os
@@ -56,6 +58,25 @@ def _parser() -> argparse.ArgumentParser:
         "--password-file", metavar="F", help="read the password from F ('-' for stdin)"
     )
 
+    tokens = commands.add_parser(
+        "registration-token",
+        help="tokens that let people register (with --registration token)",
+        description="tokens that let people register (with --registration token)",
+    )
+    token_commands = tokens.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    create = token_commands.add_parser("create", help="make a new registration token")
+    create.add_argument("--config", metavar="FILE", help="a TOML configuration file")
+    add_option_flags(create, ["db"])
+    create.add_argument(
+        "--uses", metavar="N", help="how many registrations it allows (default: any)"
+    )
+    create.add_argument(
+        "--expires-in-days", metavar="D", help="days until it expires (default: never)"
+    )
+    listing = token_commands.add_parser("list", help="list registration tokens and their uses")
+    listing.add_argument("--config", metavar="FILE", help="a TOML configuration file")
+    add_option_flags(listing, ["db"])
+
     db = commands.add_parser("db", help="database maintenance", description="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
     status = db_commands.add_parser(
@@ -84,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(config)
         if args.command == "register-user":
             return trio.run(_register_user, config, args)
+        if args.command == "registration-token":
+            return trio.run(_registration_token, config, args)
         if args.command == "db":
             return _db_status(config)
         if args.command == "backup":
@@ -209,6 +232,65 @@ async def _register_user(config: Config, args: argparse.Namespace) -> int:
     role = "admin " if args.admin else ""
     print(f"created {role}user {user_id}")
     return 0
+
+
+async def _registration_token(config: Config, args: argparse.Namespace) -> int:
+    from trioserver.accounts import registration_tokens
+    from trioserver.util.clock import SystemClock
+
+    clock = SystemClock()
+    if args.token_command == "create":
+        uses_allowed = _uses(args.uses)
+        days = _days(args.expires_in_days)
+
+        async def create(db: Database) -> registration_tokens.RegistrationToken:
+            return await registration_tokens.create_token(
+                db, clock, uses_allowed=uses_allowed, expires_in_days=days
+            )
+
+        created = await _with_database(config, create)
+        print(created.token)
+        return 0
+    if not await trio.Path(config.db).exists():
+        raise CommandError(f"no database at {config.db}")
+    found = await _with_database(config, registration_tokens.list_tokens)
+    now = clock.time_ms()
+    for token in found:
+        uses = "unlimited" if token.uses_allowed is None else str(token.uses_allowed)
+        expires = "never" if token.expiry_time is None else _iso(token.expiry_time)
+        state = "valid" if token.is_valid(now) else "used up or expired"
+        print(
+            f"{token.token}  uses {token.completed}/{uses} (pending {token.pending})"
+            f"  expires {expires}  {state}"
+        )
+    if not found:
+        print("no registration tokens")
+    return 0
+
+
+def _uses(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000_000:
+        raise CommandError(f"--uses {text}: must be a whole number of at least 1")
+    return int(text)
+
+
+def _days(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        days = float(text)
+    except ValueError:
+        days = -1.0
+    if not 0 < days <= 36500:
+        raise CommandError(f"--expires-in-days {text}: must be a number of days from 0 to 36500")
+    return days
+
+
+def _iso(ms: int) -> str:
+    moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _db_status(config: Config) -> int:

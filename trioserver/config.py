@@ -37,6 +37,14 @@ class Config:
     graceful_timeout: float = 10.0
     rate_limits: bool = True
     guest_access: bool = False
+    #: Lifetime of access tokens given to clients that take refresh tokens (seconds).
+    access_token_lifetime: int = 300
+    #: Token-bucket rates as (tokens per second, burst); defaults close to Synapse's.
+    rate_limit_login: tuple[float, int] = (0.003, 5)
+    rate_limit_registration: tuple[float, int] = (0.17, 3)
+    rate_limit_message: tuple[float, int] = (0.2, 10)
+    rate_limit_join: tuple[float, int] = (0.1, 10)
+    rate_limit_invite: tuple[float, int] = (0.3, 10)
 
     @property
     def base_url(self) -> str:
@@ -120,6 +128,21 @@ def _parse_positive_int(value: Any, key: str) -> int:
     return value
 
 
+def _parse_rate(value: Any, key: str) -> tuple[float, int]:
+    """``"PER_SECOND/BURST"`` (e.g. ``"0.2/10"``) or a TOML pair ``[0.2, 10]``."""
+    parts: Any = value.split("/") if isinstance(value, str) else value
+    problem = f"config key '{key}': must be PER_SECOND/BURST such as 0.2/10"
+    if not isinstance(parts, list | tuple) or len(parts) != 2:
+        raise ConfigError(problem)
+    try:
+        per_second, burst = float(parts[0]), int(str(parts[1]).strip())
+    except (TypeError, ValueError):
+        raise ConfigError(problem) from None
+    if not 0 < per_second < float("inf") or not 1 <= burst <= 1_000_000:
+        raise ConfigError(f"{problem} (rate above 0, burst of at least 1)")
+    return per_second, burst
+
+
 def _parse_seconds(value: Any, key: str) -> float:
     try:
         seconds = float(value)
@@ -167,6 +190,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("graceful_timeout", _parse_seconds, "seconds in-flight requests get on shutdown"),
     Option("rate_limits", _parse_bool, "rate-limit clients (true/false)"),
     Option("guest_access", _parse_bool, "allow guest accounts (true/false)"),
+    Option(
+        "access_token_lifetime",
+        _parse_positive_int,
+        "seconds an access token lives when the client takes a refresh token",
+    ),
+    Option("rate_limit_login", _parse_rate, "login attempts per IP and per account"),
+    Option("rate_limit_registration", _parse_rate, "registrations per IP"),
+    Option("rate_limit_message", _parse_rate, "messages sent per user"),
+    Option("rate_limit_join", _parse_rate, "room joins per user"),
+    Option("rate_limit_invite", _parse_rate, "invites sent per user"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 #: Options that only ``serve`` takes; ``db`` (and ``server_name``) every command takes.

@@ -106,8 +106,13 @@ async def run_homeserver(
             await nursery.start(db.run_writer)
             keys = await load_signing_keys(db, clock)
             accounts = Accounts(
-                db, clock, config.server_name, fast_password_hashing=fast_password_hashing
+                db,
+                clock,
+                config.server_name,
+                fast_password_hashing=fast_password_hashing,
+                access_token_lifetime_ms=config.access_token_lifetime * 1000,
             )
+            await nursery.start(accounts.run)
             services = Services(
                 config=config, clock=clock, db=db, accounts=accounts, signing_keys=keys
             )

@@ -1,11 +1,18 @@
-"""Local accounts: password hashing, access tokens, registering users."""
+"""Local accounts: passwords, tokens, registration, devices, UIA, profiles, account data."""
 
-from trioserver.accounts.service import (
-    Accounts,
+from trioserver.accounts.errors import (
+    AccessTokenExpired,
     InvalidUserName,
     LoginFailed,
-    Session,
     UserDeactivated,
 )
+from trioserver.accounts.service import Accounts, Session
 
-__all__ = ["Accounts", "InvalidUserName", "LoginFailed", "Session", "UserDeactivated"]
+__all__ = [
+    "AccessTokenExpired",
+    "Accounts",
+    "InvalidUserName",
+    "LoginFailed",
+    "Session",
+    "UserDeactivated",
+]

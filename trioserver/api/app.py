@@ -11,9 +11,20 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from trioserver.api import discovery, keys
-from trioserver.api.client import account, login
+from trioserver.api.client import (
+    account,
+    account_data,
+    capabilities,
+    devices,
+    login,
+    profile,
+    register,
+)
+from trioserver.api.client import key_backup as client_key_backup
+from trioserver.api.client import keys as client_keys
 from trioserver.api.context import Services, attach
 from trioserver.api.http import json_response
+from trioserver.api.ratelimit import RateLimited
 from trioserver.protocol.errors import MatrixError
 
 log = logging.getLogger("trioserver.api")
@@ -35,8 +46,10 @@ def create_app(svc: Services) -> QuartTrio:
     attach(app, svc)
     app.register_blueprint(discovery.blueprint)
     app.register_blueprint(keys.blueprint)
-    app.register_blueprint(account.blueprint)
-    app.register_blueprint(login.blueprint)
+    app.register_blueprint(client_keys.blueprint)
+    app.register_blueprint(client_key_backup.blueprint)
+    for module in (account, account_data, capabilities, devices, login, profile, register):
+        app.register_blueprint(module.blueprint)
 
     @app.before_request
     async def _start() -> Response | None:
@@ -59,6 +72,12 @@ def create_app(svc: Services) -> QuartTrio:
     @app.errorhandler(MatrixError)
     async def _matrix_error(error: MatrixError) -> Response:
         return json_response(error.to_json(), error.status)
+
+    @app.errorhandler(RateLimited)
+    async def _rate_limited(error: RateLimited) -> Response:
+        response = json_response(error.to_json(), error.status)
+        response.headers["Retry-After"] = error.retry_after_header
+        return response
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:

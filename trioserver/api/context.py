@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import cast
 
 import nacl.signing
@@ -12,6 +14,9 @@ from trioserver.accounts import Accounts
 from trioserver.config import Config
 from trioserver.db import Database
 from trioserver.util.clock import Clock
+from trioserver.util.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,39 @@ class SigningKeys:
     old_verify_keys: dict[str, tuple[nacl.signing.VerifyKey, int]]
 
 
+async def _nothing(*args: object) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class AccountHooks:
+    """What other services do when an account changes. The composition root
+    sets these once those services exist; each defaults to doing nothing.
+
+    * ``profile_changed(user_id)``: the display name or avatar URL changed.
+      The roomserver sends a new ``m.room.member`` event into every room the
+      user has joined (spec: "Events on Change of Profile Information").
+    * ``user_deactivated(user_id)``: the account was deactivated (its devices,
+      tokens and profile are already gone); the roomserver makes the user
+      leave their rooms.
+    * ``account_data_changed(user_id, stream_pos)``: account data (tags
+      included) changed at that stream position; sync wakes the user.
+
+    Hooks run after the change has committed; use :meth:`notify`, which logs
+    a failing hook instead of failing the request that made the change.
+    """
+
+    profile_changed: Callable[[str], Awaitable[None]] = _nothing
+    user_deactivated: Callable[[str], Awaitable[None]] = _nothing
+    account_data_changed: Callable[[str, int], Awaitable[None]] = _nothing
+
+    async def notify(self, hook: Callable[..., Awaitable[None]], *args: object) -> None:
+        try:
+            await hook(*args)
+        except Exception:
+            log.exception("account hook %s%r failed", getattr(hook, "__name__", hook), args)
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     config: Config
@@ -31,6 +69,9 @@ class Services:
     db: Database
     accounts: Accounts
     signing_keys: SigningKeys
+    hooks: AccountHooks = field(default_factory=AccountHooks)
+    #: Token buckets of every rate-limited action (see :mod:`trioserver.api.ratelimit`).
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
     @property
     def server_name(self) -> str:
