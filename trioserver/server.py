@@ -26,6 +26,9 @@ from trioserver.config import Config
 from trioserver.db import Database, prepare_database
 from trioserver.db import server_keys as keys_sql
 from trioserver.db.schema import SchemaTree
+from trioserver.roomserver.builder import ServerIdentity
+from trioserver.roomserver.queries import RoomQueries
+from trioserver.roomserver.service import Roomserver
 from trioserver.util.blocking import BlockingRunner
 from trioserver.util.clock import Clock, SystemClock
 
@@ -113,8 +116,18 @@ async def run_homeserver(
                 access_token_lifetime_ms=config.access_token_lifetime * 1000,
             )
             await nursery.start(accounts.run)
+            roomserver = await Roomserver.open(
+                db, clock, ServerIdentity(config.server_name, keys.key_id, keys.signing_key)
+            )
+            await nursery.start(roomserver.run)
             services = Services(
-                config=config, clock=clock, db=db, accounts=accounts, signing_keys=keys
+                config=config,
+                clock=clock,
+                db=db,
+                accounts=accounts,
+                signing_keys=keys,
+                roomserver=roomserver,
+                rooms=RoomQueries(db, roomserver.events),
             )
             app = create_app(services)
             shutdown = trio.Event()

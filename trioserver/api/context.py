@@ -13,6 +13,8 @@ from quart import current_app
 from trioserver.accounts import Accounts
 from trioserver.config import Config
 from trioserver.db import Database
+from trioserver.roomserver.queries import RoomQueries
+from trioserver.roomserver.service import Roomserver
 from trioserver.util.clock import Clock
 from trioserver.util.ratelimit import RateLimiter
 
@@ -69,6 +71,10 @@ class Services:
     db: Database
     accounts: Accounts
     signing_keys: SigningKeys
+    #: The only place room state is computed: send events through it.
+    roomserver: Roomserver
+    #: Read-only questions about rooms (string IDs).
+    rooms: RoomQueries
     hooks: AccountHooks = field(default_factory=AccountHooks)
     #: Token buckets of every rate-limited action (see :mod:`trioserver.api.ratelimit`).
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)

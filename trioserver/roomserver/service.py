@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import trio
+
 from trioserver.db import Database
 from trioserver.db.roomserver_events import latest_stream_position_txn
 from trioserver.db.roomserver_outputs import output_rows_txn
@@ -92,12 +94,9 @@ class Roomserver:
         position = await db.run_read(latest_stream_position_txn)
         return cls(db, clock, identity, start_position=position, **kwargs)
 
-    async def run(self, *, task_status: Any = None) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """The service: supervises the room workers until cancelled."""
-        if task_status is None:
-            await self._workers.run()
-        else:
-            await self._workers.run(task_status=task_status)
+        await self._workers.run(task_status=task_status)
 
     # -- writing ---------------------------------------------------------
 

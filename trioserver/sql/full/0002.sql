@@ -1,5 +1,5 @@
--- trioserver schema, version 2 (full snapshot): full/0001.sql followed by every
--- delta of version 2 (delta/0002/*.sql), in order. Never edit once released.
+-- trioserver schema, version 1 (full snapshot).
+-- Never edit once released: later changes go in delta/NNNN/.
 
 -- The server's ed25519 signing keys. The current key has expired_ts NULL;
 -- old keys are kept so remote servers can verify what we signed with them.
@@ -59,8 +59,7 @@ CREATE TABLE refresh_tokens (
 
 CREATE INDEX refresh_tokens_device ON refresh_tokens (user_id, device_id);
 
--- ===== delta/0002/01_roomserver.sql =====
-
+-- ---- delta 0002/01_roomserver.sql ----
 -- Schema version 2: the roomserver's storage (numeric IDs, events, state snapshots).
 -- Never edit once released: later changes go in a later delta.
 --
@@ -247,8 +246,7 @@ CREATE TABLE forward_extremities (
     PRIMARY KEY (room_nid, event_nid)
 ) WITHOUT ROWID, STRICT;
 
--- ===== delta/0002/02_accounts.sql =====
-
+-- ---- delta 0002/02_accounts.sql ----
 -- Accounts and sessions: registration tokens, login tokens, refresh-token
 -- rotation, profiles, account data.
 
@@ -318,8 +316,7 @@ CREATE TABLE account_data_stream (
 
 INSERT INTO account_data_stream (lock, position) VALUES (1, 0);
 
--- ===== delta/0002/03_e2ee.sql =====
-
+-- ---- delta 0002/03_e2ee.sql ----
 -- End-to-end encryption key management (client-server API, "End-to-End
 -- Encryption"): device keys, one-time and fallback keys, cross-signing keys
 -- and signatures, the device-list change stream, and server-side key backups.
@@ -432,8 +429,7 @@ CREATE TABLE e2e_room_keys (
         REFERENCES e2e_room_keys_versions (user_id, version) ON DELETE CASCADE
 ) WITHOUT ROWID, STRICT;
 
--- ===== delta/0002/05_room_outputs.sql =====
-
+-- ---- delta 0002/05_room_outputs.sql ----
 -- What each client-visible event did to its room's current state, keyed by
 -- its stream position, so readers of the roomserver's output stream (sync,
 -- the federation sender) can catch up from any position after a restart

@@ -1,0 +1,2 @@
+"""What clients see of rooms, shared by the client API and sync: tokens, the
+client event format, history visibility. Pure: no I/O."""
