@@ -410,3 +410,24 @@ async def test_output_carries_state_deltas_and_catches_up_from_storage(tmp_path:
     assert by_id[topic_b.event_id].adds_state == (topic_b.event_id,)
     assert len(by_id[topic_b.event_id].removes_state) == 1
     assert live[-1].adds_state == () and live[-1].removes_state == ()
+
+
+async def test_queries_answer_in_string_ids_and_filter_by_key() -> None:
+    async with running_roomserver() as (rs, queries, _):
+        room_id = await public_room(rs)
+        topic = await rs.send(
+            room_id, LocalEvent(ALICE, "m.room.topic", {"topic": "t"}, state_key="")
+        )
+        msg = await rs.send(room_id, message(ALICE, "after the topic"))
+        only = await queries.state_at_event(msg.event_id, keys=[("m.room.topic", "")])
+        assert only == {("m.room.topic", ""): topic.event_id}
+        assert await queries.state_at_event(msg.event_id, keys=[("m.room.name", "")]) == {}
+        before_topic = await queries.state_at_event(topic.event_id)
+        assert before_topic is not None and ("m.room.topic", "") not in before_topic
+        after_topic = await queries.state_at_event(topic.event_id, after=True)
+        assert after_topic is not None and after_topic[("m.room.topic", "")] == topic.event_id
+        assert await queries.room_version(room_id) == "10"
+        assert await queries.rooms_for_user(ALICE) == {room_id: "join"}
+        assert await queries.servers_in_room(room_id) == {"local.test"}
+        chain = await queries.auth_chain([msg.event_id])
+        assert len(chain) >= 3

@@ -172,10 +172,15 @@ class Processor:
 
     # -- the pipeline ----------------------------------------------------
 
-    async def process(self, ctx: RoomContext, item: InputEvent, *, local: bool) -> InputResult:
+    async def process(
+        self, ctx: RoomContext, item: InputEvent, *, local: bool, built_here: bool = False
+    ) -> InputResult:
+        """Input ``item``. ``built_here``: the worker just built it from ``ctx``
+        (a fresh event ID, prev events = the extremities, auth events from the
+        current state), so the reads that establish those facts are skipped."""
         started = time.perf_counter()
         try:
-            result = await self._process(ctx, item, local=local)
+            result = await self._process(ctx, item, local=local, built_here=built_here)
         finally:
             self.metrics.processed += 1
             self.metrics.seconds += time.perf_counter() - started
@@ -193,16 +198,19 @@ class Processor:
             self.metrics.missing_prev += 1
         return result
 
-    async def _process(self, ctx: RoomContext, item: InputEvent, *, local: bool) -> InputResult:
+    async def _process(
+        self, ctx: RoomContext, item: InputEvent, *, local: bool, built_here: bool = False
+    ) -> InputResult:
         version = room_version(item.room_version)
         pdu = item.pdu
         try:
             event_id = event_id_of(pdu, version)
         except (ValueError, TypeError, KeyError) as exc:
             return InputResult("", Verdict.DROPPED, f"no event ID: {exc}")
-        stored = await self._db.run_read(get_events_by_id_txn, [event_id])
-        if event_id in stored:
-            return _verdict_of_stored(stored[event_id])
+        if not built_here:
+            stored = await self._db.run_read(get_events_by_id_txn, [event_id])
+            if event_id in stored:
+                return _verdict_of_stored(stored[event_id])
         # 1. Format and size.
         if version != ctx.version:
             return InputResult(event_id, Verdict.DROPPED, "room version does not match the room")
@@ -222,7 +230,9 @@ class Processor:
                 pdu = redact(pdu, version)
         if item.kind is InputKind.OUTLIER:
             return await self._store_outlier(ctx, event_id, pdu, item)
-        return await self._process_with_state(ctx, event_id, pdu, item, version, local=local)
+        return await self._process_with_state(
+            ctx, event_id, pdu, item, version, local=local, built_here=built_here
+        )
 
     async def _process_with_state(
         self,
@@ -233,11 +243,15 @@ class Processor:
         version: RoomVersion,
         *,
         local: bool,
+        built_here: bool = False,
     ) -> InputResult:
         prev_ids = prev_event_ids(pdu)
         auth_ids = auth_event_ids(pdu)
-        cited = await self._db.run_read(get_events_by_id_txn, [*prev_ids, *auth_ids])
-        missing_prev = [p for p in prev_ids if p not in cited or cited[p].is_outlier]
+        fast = built_here and set(prev_ids) == set(ctx.extremities)
+        cited = (
+            {} if fast else await self._db.run_read(get_events_by_id_txn, [*prev_ids, *auth_ids])
+        )
+        missing_prev = [p for p in prev_ids if not fast and (p not in cited or cited[p].is_outlier)]
         if missing_prev:
             return InputResult(
                 event_id,
@@ -248,7 +262,9 @@ class Processor:
         if not prev_ids and pdu.get("type") != "m.room.create":
             return InputResult(event_id, Verdict.DROPPED, "only a create event has no prev events")
         # 4. Auth against the event's own auth events.
-        rejection = await self._check_own_auth_events(ctx, pdu, item, version, auth_ids, cited)
+        rejection = await self._check_own_auth_events(
+            ctx, pdu, item, version, auth_ids, cited, known_good=fast
+        )
         # 5. Auth against the state before the event.
         if not prev_ids:
             state_before: dict[StateKey, str] = {}
@@ -301,8 +317,11 @@ class Processor:
         version: RoomVersion,
         auth_ids: list[str],
         cited: Mapping[str, StoredEvent],
+        *,
+        known_good: bool = False,
     ) -> str | None:
-        missing = [a for a in auth_ids if a not in cited]
+        """``known_good``: the auth events come from the current state (stored, accepted)."""
+        missing = [] if known_good else [a for a in auth_ids if a not in cited]
         if missing and self._fetcher is not None and item.origin is not None:
             await self._fetch_outliers(ctx, item.origin, missing)
             refreshed = await self._db.run_read(get_events_by_id_txn, missing)

@@ -16,13 +16,15 @@ from trioserver.db.roomserver_events import (
 )
 from trioserver.db.roomserver_nids import (
     event_ids_txn,
+    lookup_state_key_nids_txn,
+    lookup_type_nids_txn,
     room_info_by_nid_txn,
     room_info_txn,
     state_keys_txn,
     type_names_txn,
 )
 from trioserver.db.roomserver_pdus import load_pdus_txn
-from trioserver.db.roomserver_state import load_state_txn
+from trioserver.db.roomserver_state import load_state_keys_txn, load_state_txn
 from trioserver.roomserver.context import PDU, EventCache, StateKey
 
 
@@ -45,15 +47,18 @@ def _state_strings_txn(
 ) -> dict[StateKey, str] | None:
     if snapshot is None:
         return None
-    state = load_state_txn(conn, snapshot)
+    if keys is None:
+        state = load_state_txn(conn, snapshot)
+    else:
+        # Only the asked keys: primary-key lookups, whatever the size of the state.
+        type_nids = lookup_type_nids_txn(conn, {t for t, _ in keys})
+        key_nids = lookup_state_key_nids_txn(conn, {k for _, k in keys})
+        wanted = [(type_nids[t], key_nids[k]) for t, k in keys if t in type_nids and k in key_nids]
+        state = load_state_keys_txn(conn, snapshot, wanted) if wanted else {}
     types = type_names_txn(conn, {t for t, _ in state})
     state_keys = state_keys_txn(conn, {k for _, k in state})
     ids = event_ids_txn(conn, state.values())
-    result = {(types[t], state_keys[k]): ids[e] for (t, k), e in state.items()}
-    if keys is not None:
-        wanted = set(keys)
-        result = {k: v for k, v in result.items() if k in wanted}
-    return result
+    return {(types[t], state_keys[k]): ids[e] for (t, k), e in state.items()}
 
 
 def _current_state_txn(

@@ -156,7 +156,7 @@ class Roomserver:
         if isinstance(item, LocalEvent):
             pdu = await self._build(ctx, item)
             built = InputEvent(InputKind.NEW, pdu, ctx.version.identifier)
-            return await self._processor.process(ctx, built, local=True)
+            return await self._processor.process(ctx, built, local=True, built_here=True)
         return await self._processor.process(ctx, item, local=item.origin is None)
 
     async def _context(self, room_id: str, item: _Item) -> RoomContext:
