@@ -431,3 +431,38 @@ async def test_queries_answer_in_string_ids_and_filter_by_key() -> None:
         assert await queries.servers_in_room(room_id) == {"local.test"}
         chain = await queries.auth_chain([msg.event_id])
         assert len(chain) >= 3
+
+
+async def test_backfilled_history_is_stored_with_supplied_state_but_not_live() -> None:
+    async with running_roomserver() as (rs, queries, _):
+        room_id = await public_room(rs)
+        join_id = await bob_joins(rs, queries, room_id)
+        state = await queries.current_state(room_id)
+        assert state is not None
+        position_before = rs.output.position
+        # An old event of Bob's whose prev event we never saw; its server
+        # told us the state before it (all of whose events we hold).
+        old = remote_event(
+            version="10",
+            room_id=room_id,
+            sender=BOB,
+            event_type="m.room.message",
+            content={"body": "from long ago"},
+            prev=[("$" + "o" * 43, 3)],
+            auth=[state[("m.room.create", "")], state[("m.room.power_levels", "")], join_id],
+        )
+        without_state = await rs.input(
+            InputEvent(InputKind.BACKFILL, old.pdu, "10", origin="remote.test")
+        )
+        assert without_state.verdict is Verdict.MISSING_PREV_EVENTS
+        stored = await rs.input(
+            InputEvent(InputKind.BACKFILL, old.pdu, "10", origin="remote.test", state_before=state)
+        )
+        assert stored.accepted and stored.position is None
+        info = (await queries.event_info([old.event_id]))[old.event_id]
+        assert not info.is_outlier and info.position is None
+        assert await queries.state_at_event(old.event_id) == state
+        # History changes neither the live stream nor the room's present.
+        assert rs.output.position == position_before
+        assert old.event_id not in await queries.forward_extremities(room_id)
+        assert await queries.current_state(room_id) == state

@@ -59,11 +59,15 @@ class NewEvent:
     is_soft_failed: bool = False
     state_before: StateSnapshotNID | None = None
     state_after: StateSnapshotNID | None = None
+    #: False for history (backfill): stored with state but no live stream position.
+    live: bool = True
 
     @property
     def is_visible(self) -> bool:
-        """Whether the event gets a stream position (clients may see it)."""
-        return not (self.is_outlier or self.rejected_reason is not None or self.is_soft_failed)
+        """Whether the event gets a stream position (clients may see it live)."""
+        return self.live and not (
+            self.is_outlier or self.rejected_reason is not None or self.is_soft_failed
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,10 @@ class InputEvent:
     pdu: dict[str, Any] = field(repr=False)
     room_version: str
     origin: str | None = None
+    #: The state before the event, as (type, state_key) -> event ID, for an
+    #: event whose prev events we lack (federation gets it from /state_ids;
+    #: every event it names must already be stored, e.g. as an outlier).
+    state_before: Mapping[tuple[str, str], str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

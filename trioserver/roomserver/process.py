@@ -252,7 +252,7 @@ class Processor:
             {} if fast else await self._db.run_read(get_events_by_id_txn, [*prev_ids, *auth_ids])
         )
         missing_prev = [p for p in prev_ids if not fast and (p not in cited or cited[p].is_outlier)]
-        if missing_prev:
+        if missing_prev and item.state_before is None:
             return InputResult(
                 event_id,
                 Verdict.MISSING_PREV_EVENTS,
@@ -270,6 +270,13 @@ class Processor:
             state_before: dict[StateKey, str] = {}
             before_snapshot: StateSnapshotNID | None = None
             before_base: StateSnapshotNID | None = None
+        elif missing_prev:
+            # The state before it was supplied (its prev events are not known here).
+            state_before = dict(item.state_before or {})
+            known = await self.pdus(state_before.values())
+            if len(known) != len(set(state_before.values())):
+                return InputResult(event_id, Verdict.DROPPED, "supplied state names unknown events")
+            before_snapshot, before_base = None, None
         elif set(prev_ids) == set(ctx.extremities) and ctx.current_snapshot is not None:
             state_before = ctx.current_state
             before_snapshot = ctx.current_snapshot
@@ -546,6 +553,7 @@ class Processor:
                     soft_failed=plan.soft_failure is not None,
                     before=before,
                     after=after,
+                    live=plan.kind is not InputKind.BACKFILL,
                 ),
             )
             current: StateSnapshotNID | None = None
@@ -644,6 +652,7 @@ def _new_event(
     soft_failed: bool = False,
     before: StateSnapshotNID | None = None,
     after: StateSnapshotNID | None = None,
+    live: bool = True,
 ) -> NewEvent:
     state_key = pdu.get("state_key")
     return NewEvent(
@@ -663,6 +672,7 @@ def _new_event(
         is_soft_failed=soft_failed,
         state_before=before,
         state_after=after,
+        live=live,
     )
 
 
