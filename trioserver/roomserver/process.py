@@ -569,8 +569,17 @@ class Processor:
                     current = store_state_txn(
                         conn, room_nid, _to_nids(conn, room_nid, plan.new_current), after
                     )
-                added = {k: v for k, v in plan.new_current.items() if old_current.get(k) != v}
-                removed = {k: v for k, v in old_current.items() if plan.new_current.get(k) != v}
+                if plan.linear and plan.state_before is old_current:
+                    # The new current state is the old one plus this event:
+                    # the delta is its key alone (no walk over a large state).
+                    added, removed = {}, {}
+                    if key is not None and plan.rejection is None:
+                        added = {key: plan.event_id}
+                        if key in old_current:
+                            removed = {key: old_current[key]}
+                else:
+                    added = {k: v for k, v in plan.new_current.items() if old_current.get(k) != v}
+                    removed = {k: v for k, v in old_current.items() if plan.new_current.get(k) != v}
                 added_nids = _to_nids(conn, room_nid, added)
                 removed_nids = _to_nids(conn, room_nid, removed)
                 update_current_state_txn(conn, room_nid, current, added_nids, removed_nids)
