@@ -1,0 +1,1 @@
+"""Sync: the notifier, stream sources and /sync assembly (follows the roomserver's output)."""
