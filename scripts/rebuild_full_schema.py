@@ -12,9 +12,7 @@ SQL = Path(__file__).resolve().parent.parent / "trioserver" / "sql"
 
 
 def main(version: int) -> None:
-    previous = max(
-        int(p.stem) for p in (SQL / "full").glob("*.sql") if int(p.stem) < version
-    )
+    previous = max(int(p.stem) for p in (SQL / "full").glob("*.sql") if int(p.stem) < version)
     parts = [(SQL / "full" / f"{previous:04d}.sql").read_text().rstrip() + "\n"]
     for delta in sorted((SQL / "delta" / f"{version:04d}").iterdir()):
         if delta.suffix != ".sql":

@@ -429,6 +429,81 @@ CREATE TABLE e2e_room_keys (
         REFERENCES e2e_room_keys_versions (user_id, version) ON DELETE CASCADE
 ) WITHOUT ROWID, STRICT;
 
+-- ---- delta 0002/04_media.sql ----
+-- The media repository, in the same file as everything else: a backup of the
+-- database is a backup of every upload (ARCHITECTURE.md, "Storage").
+
+-- One row per mxc:// URI we know: local uploads now; copies of remote media
+-- fetched over federation later (remote = 1, origin = the remote server).
+-- A row is served only in state 'complete'. 'pending': created by
+-- POST /media/v1/create and not uploaded yet (until unused_expires_ts);
+-- 'uploading': bytes are arriving (a row left in this state by a crash is
+-- deleted on the next start).
+CREATE TABLE media (
+    media_nid INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,               -- the server name of the mxc:// URI
+    media_id TEXT NOT NULL,             -- [A-Za-z0-9_-]+
+    remote INTEGER NOT NULL DEFAULT 0 CHECK (remote IN (0, 1)),
+    user_id TEXT,                       -- the local uploader; NULL: remote or made by the server
+    state TEXT NOT NULL CHECK (state IN ('pending', 'uploading', 'complete')),
+    content_type TEXT,                  -- as uploaded (sanitised); NULL until uploaded
+    upload_name TEXT,                   -- the upload's `filename`, if any
+    length INTEGER CHECK (length IS NULL OR length >= 0),  -- bytes, once complete
+    chunk_size INTEGER NOT NULL CHECK (chunk_size > 0),    -- every chunk but the last
+    sha256 BLOB,                        -- of the content, once complete
+    created_ts INTEGER NOT NULL,
+    unused_expires_ts INTEGER,          -- created with /create: deadline of the upload
+    completed_ts INTEGER,
+    -- What the thumbnailer found (NULL: not looked at yet).
+    image_width INTEGER,
+    image_height INTEGER,
+    image_animated INTEGER CHECK (image_animated IS NULL OR image_animated IN (0, 1)),
+    thumbnail_refusal TEXT CHECK (thumbnail_refusal IS NULL
+                                  OR thumbnail_refusal IN ('unsupported', 'too_large')),
+    UNIQUE (origin, media_id)
+) STRICT;
+
+-- Quotas: the bytes a user has stored.
+CREATE INDEX media_by_user ON media (user_id, length) WHERE user_id IS NOT NULL;
+-- Clean-up: unfinished rows by age.
+CREATE INDEX media_unfinished ON media (state, created_ts) WHERE state != 'complete';
+
+-- The content, in chunks of media.chunk_size bytes (seq 0, 1, ...), each
+-- written by its own small write job so an upload never holds the writer
+-- for long; byte ranges map to chunks by arithmetic.
+CREATE TABLE media_chunks (
+    media_nid INTEGER NOT NULL REFERENCES media (media_nid) ON DELETE CASCADE,
+    seq INTEGER NOT NULL CHECK (seq >= 0),
+    data BLOB NOT NULL,
+    PRIMARY KEY (media_nid, seq)
+) STRICT;
+
+-- Thumbnails, small enough to be one BLOB each. (width, height, method) is
+-- the size asked for: the exact size for 'crop', the bounding box for 'scale'.
+CREATE TABLE media_thumbnails (
+    media_nid INTEGER NOT NULL REFERENCES media (media_nid) ON DELETE CASCADE,
+    width INTEGER NOT NULL CHECK (width > 0),
+    height INTEGER NOT NULL CHECK (height > 0),
+    method TEXT NOT NULL CHECK (method IN ('crop', 'scale')),
+    animated INTEGER NOT NULL CHECK (animated IN (0, 1)),
+    content_type TEXT NOT NULL,
+    actual_width INTEGER NOT NULL,
+    actual_height INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (media_nid, width, height, method, animated)
+) STRICT;
+
+-- Cached URL previews (GET /media/preview_url): the OpenGraph JSON answered.
+CREATE TABLE media_url_previews (
+    url TEXT PRIMARY KEY,
+    fetched_ts INTEGER NOT NULL,
+    expires_ts INTEGER NOT NULL,
+    og_json TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX media_url_previews_expiry ON media_url_previews (expires_ts);
+
 -- ---- delta 0002/05_room_outputs.sql ----
 -- What each client-visible event did to its room's current state, keyed by
 -- its stream position, so readers of the roomserver's output stream (sync,
@@ -442,3 +517,306 @@ CREATE TABLE state_deltas (
 ) STRICT;
 
 CREATE INDEX state_deltas_room ON state_deltas (room_nid, stream_ordering);
+
+-- ---- delta 0002/06_rooms.sql ----
+-- Schema version 2: the client-server API's room tables (rooms core).
+-- The SQL of these tables lives in trioserver/db/room_txns.py and room_forgotten.py.
+
+-- Transaction IDs of event-sending requests (spec: "Transaction identifiers"):
+-- scoped to a device and an endpoint path (scope, e.g. "send\x1f!room\x1ftype").
+-- Written by the roomserver in the same transaction as the event it names.
+CREATE TABLE room_txn_ids (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id, scope, txn_id)
+) STRICT;
+
+CREATE INDEX room_txn_ids_event ON room_txn_ids (event_id);
+
+-- Rooms a user has forgotten (POST /rooms/{roomId}/forget). Cleared when the
+-- user joins, is invited to or knocks on the room again.
+CREATE TABLE room_forgotten (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    forgotten_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, room_id)
+) STRICT;
+
+-- ---- delta 0002/07_directory.sql ----
+-- Room directory, user directory and full-text search (client-server API:
+-- "Room aliases", "Listing rooms", "User directory", modules/search).
+
+-- Local room aliases (#localpart:our.server) and who created them.
+CREATE TABLE room_aliases (
+    room_alias TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX room_aliases_room ON room_aliases (room_id);
+
+-- Visibility of rooms in the published room directory. A room without a row
+-- is private.
+CREATE TABLE room_directory_visibility (
+    room_id TEXT PRIMARY KEY,
+    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'private'))
+) STRICT;
+
+CREATE INDEX room_directory_public ON room_directory_visibility (visibility, room_id);
+
+-- Everything below is derived from the roomserver's output stream by the
+-- directory indexer (trioserver/directory/indexer.py), which records here the
+-- last stream position it has applied so it catches up after a restart.
+CREATE TABLE directory_stream_positions (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+) STRICT;
+
+-- What the room directory, the user directory and the space hierarchy show
+-- of each room, from its current state. NULL: the state event is absent (or
+-- its value is not a string).
+CREATE TABLE room_summaries (
+    room_id TEXT PRIMARY KEY,
+    name TEXT,
+    topic TEXT,
+    canonical_alias TEXT,
+    avatar_url TEXT,
+    join_rule TEXT,
+    history_visibility TEXT,
+    guest_access TEXT,
+    room_type TEXT,
+    encryption TEXT,
+    room_version TEXT NOT NULL,
+    joined_members INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- Users joined to each room now (the user directory's "shares a room").
+CREATE TABLE user_directory_rooms (
+    room_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+) WITHOUT ROWID, STRICT;
+
+CREATE INDEX user_directory_rooms_user ON user_directory_rooms (user_id, room_id);
+
+-- Display name and avatar of each user seen joined to a room, from their
+-- latest join event (a local user's global profile takes precedence).
+CREATE TABLE user_directory (
+    user_id TEXT PRIMARY KEY,
+    display_name TEXT,
+    avatar_url TEXT
+) STRICT;
+
+-- The m.space.child entries of each room's current state with a valid `via`.
+CREATE TABLE space_children (
+    room_id TEXT NOT NULL,
+    child_room_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, child_room_id)
+) WITHOUT ROWID, STRICT;
+
+-- Full-text search of room events (modules/search.md). One row per indexed
+-- event, keyed by its stream position; the FTS5 virtual table below shares
+-- the rowid. FTS5 tables cannot be STRICT (nor can their shadow tables).
+CREATE TABLE event_search_events (
+    position INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    room_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    type TEXT NOT NULL,
+    key TEXT NOT NULL,           -- content.body, content.name or content.topic
+    origin_server_ts INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX event_search_events_room ON event_search_events (room_id, position);
+
+CREATE VIRTUAL TABLE event_search USING fts5 (
+    value,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- ---- delta 0002/08_history.sql ----
+-- Room history, relations and reports (client-server API: "Getting events for
+-- a room", "Forming relationships between events", threads, "Reporting content").
+-- The SQL of these tables lives in trioserver/db/timeline.py, relations.py and reports.py.
+
+-- GET /rooms/{roomId}/timestamp_to_event: the room's client-visible events by
+-- origin_server_ts (which, unlike the stream position, is not monotonic).
+CREATE INDEX events_room_ts ON events (room_nid, origin_server_ts)
+    WHERE stream_ordering IS NOT NULL;
+
+-- One row per client-visible event whose cleartext content has an
+-- m.relates_to with a rel_type and an event_id (replies without rel_type are
+-- not relations of this API). Filled by the relations indexer
+-- (trioserver/relations/indexer.py) from the roomserver's output stream.
+-- Whether the relation still holds (the child is not redacted) is read from
+-- events.redacted_by at query time.
+CREATE TABLE event_relations (
+    event_id TEXT PRIMARY KEY,                  -- the child
+    room_id TEXT NOT NULL,
+    relates_to_id TEXT NOT NULL,                -- the parent
+    rel_type TEXT NOT NULL,
+    aggregation_key TEXT,                       -- m.annotation's key
+    event_type TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    position INTEGER NOT NULL,                  -- the child's stream position
+    origin_server_ts INTEGER NOT NULL,
+    is_state INTEGER NOT NULL CHECK (is_state IN (0, 1)),
+    has_new_content INTEGER NOT NULL CHECK (has_new_content IN (0, 1))
+) STRICT;
+
+CREATE INDEX event_relations_parent ON event_relations (relates_to_id, position);
+CREATE INDEX event_relations_threads ON event_relations (room_id, rel_type, relates_to_id, position);
+
+-- The output-stream position up to which the relations indexer has applied
+-- entries (it resumes there after a restart).
+CREATE TABLE relations_stream_position (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+) STRICT;
+
+-- Reports of events, rooms and users (POST /rooms/{roomId}/report[/{eventId}],
+-- POST /users/{userId}/report), for the server's administrators.
+CREATE TABLE content_reports (
+    report_id INTEGER PRIMARY KEY,
+    reporter TEXT NOT NULL,
+    room_id TEXT,
+    event_id TEXT,
+    target_user_id TEXT,
+    reason TEXT,
+    received_ts INTEGER NOT NULL,
+    CHECK ((room_id IS NOT NULL) OR (target_user_id IS NOT NULL)),
+    CHECK ((event_id IS NULL) OR (room_id IS NOT NULL))
+) STRICT;
+
+CREATE INDEX content_reports_room ON content_reports (room_id, received_ts);
+
+-- ---- delta 0002/09_sync.sql ----
+-- Schema version 2: /sync (filters, to-device messages, lazy-loaded members).
+-- The SQL of these tables lives in trioserver/db/filters.py, to_device.py and sync_*.py.
+
+-- Filters uploaded with POST /user/{userId}/filter. filter_id is the ID the
+-- client gets (as a string); one per distinct definition per user.
+CREATE TABLE sync_filters (
+    filter_id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    filter_json TEXT NOT NULL,          -- canonical JSON of the validated definition
+    UNIQUE (user_id, filter_json)
+) STRICT;
+
+-- To-device messages waiting for their recipient device. stream_pos is the
+-- to-device stream position (AUTOINCREMENT: never reused after deletion).
+-- A message is deleted when the device syncs with a `since` at or past it.
+CREATE TABLE to_device_messages (
+    stream_pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    type TEXT NOT NULL,
+    content TEXT NOT NULL               -- JSON object
+) STRICT;
+
+CREATE INDEX to_device_messages_device ON to_device_messages (user_id, device_id, stream_pos);
+
+-- Transaction IDs of PUT /sendToDevice (idempotent per sending device).
+CREATE TABLE to_device_txns (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id, txn_id)
+) STRICT;
+
+-- Lazy-loading members: the member event last sent to a device for each
+-- member of a room, so a redundant one is not sent again.
+CREATE TABLE sync_lazy_members (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, room_id, member_id)
+) WITHOUT ROWID, STRICT;
+
+-- A user's own member events by stream position (which rooms a user joined,
+-- left or was invited to between two sync tokens), without scanning every
+-- event: only state events are indexed.
+CREATE INDEX events_state_key_stream ON events (state_key_nid, type_nid, stream_ordering)
+    WHERE state_key_nid != 0 AND stream_ordering IS NOT NULL;
+
+-- ---- delta 0002/10_ephemeral.sql ----
+-- Schema version 2: receipts, push rules and pushers.
+-- The SQL of these tables lives in trioserver/db/receipts.py, push_rules.py and pushers.py.
+-- Typing notifications and presence are kept in memory only.
+
+-- One row per (room, user, receipt type, thread): a new receipt replaces the
+-- old one and takes the next position of the receipts stream. thread_id ''
+-- is an unthreaded receipt. event_position is the stream position of the
+-- event the receipt is for (what unread counts compare against).
+CREATE TABLE receipts (
+    room_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_position INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id, receipt_type, thread_id)
+) STRICT;
+
+CREATE INDEX receipts_room_stream ON receipts (room_id, stream_pos);
+
+CREATE TABLE receipts_stream (
+    lock INTEGER PRIMARY KEY CHECK (lock = 1),
+    position INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO receipts_stream (lock, position) VALUES (1, 0);
+
+-- User-defined push rules (server-default rules live in code). priority
+-- orders the rules of one kind: lower first. rule holds the kind's own keys
+-- as JSON (conditions, or pattern); actions the JSON array of actions.
+CREATE TABLE push_rules (
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('override', 'content', 'room', 'sender', 'underride')),
+    rule_id TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    PRIMARY KEY (user_id, kind, rule_id)
+) STRICT;
+
+-- A user's changes to server-default rules: enabled and/or actions (NULL: the default).
+CREATE TABLE push_rule_defaults (
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    enabled INTEGER CHECK (enabled IN (0, 1)),
+    actions TEXT,
+    PRIMARY KEY (user_id, kind, rule_id)
+) STRICT;
+
+-- Pushers (POST /pushers/set). Delivery to push gateways is not done yet.
+CREATE TABLE pushers (
+    user_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    pushkey TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    app_display_name TEXT NOT NULL,
+    device_display_name TEXT NOT NULL,
+    profile_tag TEXT,
+    lang TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (app_id, pushkey, user_id)
+) STRICT;
+
+CREATE INDEX pushers_user ON pushers (user_id);
