@@ -466,3 +466,12 @@ async def test_backfilled_history_is_stored_with_supplied_state_but_not_live() -
         assert rs.output.position == position_before
         assert old.event_id not in await queries.forward_extremities(room_id)
         assert await queries.current_state(room_id) == state
+
+
+async def test_two_identical_v12_creations_in_one_millisecond_make_two_rooms() -> None:
+    async with running_roomserver() as (rs, _, _):
+        # Under the mock clock no time passes between the two calls.
+        first, one = await rs.create_room(ALICE, "12", {})
+        second, two = await rs.create_room(ALICE, "12", {})
+        assert first != second
+        assert one.accepted and two.accepted and not two.duplicate

@@ -47,6 +47,17 @@ class InputEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionKey:
+    """A client's transaction ID, scoped to its device and request path (spec:
+    "Transaction identifiers"). Recorded in the same commit as the event."""
+
+    user_id: str
+    device_id: str
+    scope: str
+    txn_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class LocalEvent:
     """A local user's event to build (prev events, auth events, depth, signature)
     inside the room's worker, then input as :attr:`InputKind.NEW`."""
@@ -57,6 +68,9 @@ class LocalEvent:
     state_key: str | None = None
     redacts: str | None = None
     unsigned: Mapping[str, Any] | None = None
+    #: When set, a repeat of the transaction answers the first event, and the
+    #: mapping commits together with the event.
+    transaction: TransactionKey | None = None
 
 
 @dataclass(frozen=True, slots=True)

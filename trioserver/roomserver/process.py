@@ -21,11 +21,12 @@ import logging
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from trioserver.db import Database
 from trioserver.db.nids import EventNID, RoomNID, StateSnapshotNID
+from trioserver.db.room_txns import record_txn_txn
 from trioserver.db.roomserver_current import update_current_state_txn
 from trioserver.db.roomserver_events import (
     NewEvent,
@@ -66,7 +67,13 @@ from trioserver.protocol.signing import SignatureError
 from trioserver.protocol.state_res import resolve_state_lazy
 from trioserver.roomserver.context import PDU, EventCache, RoomContext, StateKey
 from trioserver.roomserver.events import event_id_of, room_id_of
-from trioserver.roomserver.inputs import InputEvent, InputKind, InputResult, Verdict
+from trioserver.roomserver.inputs import (
+    InputEvent,
+    InputKind,
+    InputResult,
+    TransactionKey,
+    Verdict,
+)
 from trioserver.roomserver.keyring import KeyRing
 from trioserver.roomserver.output import OutputEvent, OutputStream
 from trioserver.roomserver.state_storage import store_state_changes_txn, store_state_txn
@@ -111,7 +118,8 @@ class _Plan:
     new_current: dict[StateKey, str] | None  #: None: unchanged; else the full new state
     linear: bool  #: new current state = state after this event, by construction
     apply_redaction_to: str | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
+    #: a client's transaction ID, recorded in the same commit as the event
+    transaction: TransactionKey | None = None
 
 
 def _verdict_of_stored(stored: StoredEvent) -> InputResult:
@@ -173,14 +181,22 @@ class Processor:
     # -- the pipeline ----------------------------------------------------
 
     async def process(
-        self, ctx: RoomContext, item: InputEvent, *, local: bool, built_here: bool = False
+        self,
+        ctx: RoomContext,
+        item: InputEvent,
+        *,
+        local: bool,
+        built_here: bool = False,
+        transaction: TransactionKey | None = None,
     ) -> InputResult:
         """Input ``item``. ``built_here``: the worker just built it from ``ctx``
         (a fresh event ID, prev events = the extremities, auth events from the
         current state), so the reads that establish those facts are skipped."""
         started = time.perf_counter()
         try:
-            result = await self._process(ctx, item, local=local, built_here=built_here)
+            result = await self._process(
+                ctx, item, local=local, built_here=built_here, transaction=transaction
+            )
         finally:
             self.metrics.processed += 1
             self.metrics.seconds += time.perf_counter() - started
@@ -199,7 +215,13 @@ class Processor:
         return result
 
     async def _process(
-        self, ctx: RoomContext, item: InputEvent, *, local: bool, built_here: bool = False
+        self,
+        ctx: RoomContext,
+        item: InputEvent,
+        *,
+        local: bool,
+        built_here: bool = False,
+        transaction: TransactionKey | None = None,
     ) -> InputResult:
         version = room_version(item.room_version)
         pdu = item.pdu
@@ -231,7 +253,14 @@ class Processor:
         if item.kind is InputKind.OUTLIER:
             return await self._store_outlier(ctx, event_id, pdu, item)
         return await self._process_with_state(
-            ctx, event_id, pdu, item, version, local=local, built_here=built_here
+            ctx,
+            event_id,
+            pdu,
+            item,
+            version,
+            local=local,
+            built_here=built_here,
+            transaction=transaction,
         )
 
     async def _process_with_state(
@@ -244,6 +273,7 @@ class Processor:
         *,
         local: bool,
         built_here: bool = False,
+        transaction: TransactionKey | None = None,
     ) -> InputResult:
         prev_ids = prev_event_ids(pdu)
         auth_ids = auth_event_ids(pdu)
@@ -309,6 +339,7 @@ class Processor:
             new_extremities=None,
             new_current=None,
             linear=False,
+            transaction=transaction,
         )
         if live and soft_failure is None:
             await self._plan_current_state(ctx, plan, prev_ids, version)
@@ -592,6 +623,18 @@ class Processor:
                         added_nids.values(),
                         removed_nids.values(),
                     )
+            if plan.transaction is not None and plan.rejection is None:
+                txn = plan.transaction
+                record_txn_txn(
+                    conn,
+                    txn.user_id,
+                    txn.device_id,
+                    txn.scope,
+                    txn.txn_id,
+                    ctx.room_id,
+                    plan.event_id,
+                    now,
+                )
             if plan.apply_redaction_to is not None:
                 target = get_or_create_event_nids_txn(conn, room_nid, [plan.apply_redaction_to])
                 set_redacted_by_txn(conn, target[plan.apply_redaction_to], event_nid)

@@ -19,6 +19,7 @@ from typing import Any
 import trio
 
 from trioserver.db import Database
+from trioserver.db.room_txns import recorded_event_txn
 from trioserver.db.roomserver_events import latest_stream_position_txn
 from trioserver.db.roomserver_outputs import output_rows_txn
 from trioserver.protocol.errors import MatrixError
@@ -33,7 +34,7 @@ from trioserver.roomserver.builder import (
 )
 from trioserver.roomserver.context import PDU, EventCache, RoomContext, load_room_context_txn
 from trioserver.roomserver.events import room_id_of
-from trioserver.roomserver.inputs import InputEvent, InputKind, InputResult, LocalEvent
+from trioserver.roomserver.inputs import InputEvent, InputKind, InputResult, LocalEvent, Verdict
 from trioserver.roomserver.keyring import KeyRing, StaticKeyRing
 from trioserver.roomserver.output import OutputEvent, OutputStream
 from trioserver.roomserver.process import EventFetcher, InputMetrics, Processor
@@ -130,33 +131,48 @@ class Roomserver:
             else f"!{secrets.token_urlsafe(12).replace('-', 'a').replace('_', 'b')}:"
             f"{self.identity.server_name}"
         )
-        built = build_event(
-            version=version,
-            room_id=room_id,
-            sender=creator,
-            event_type="m.room.create",
-            content=create_content,
-            state_key="",
-            prev_events=[],
-            auth_event_ids=[],
-            origin_server_ts=self._clock.time_ms(),
-            identity=self.identity,
-            event_json_of=lambda event_id: {},
-        )
-        final_room_id = room_id or compute_room_id(built.pdu, version_id)
-        result = await self._workers.submit(
-            final_room_id, InputEvent(InputKind.NEW, built.pdu, version_id)
-        )
-        return final_room_id, result
+        origin_server_ts = self._clock.time_ms()
+        while True:
+            built = build_event(
+                version=version,
+                room_id=room_id,
+                sender=creator,
+                event_type="m.room.create",
+                content=create_content,
+                state_key="",
+                prev_events=[],
+                auth_event_ids=[],
+                origin_server_ts=origin_server_ts,
+                identity=self.identity,
+                event_json_of=lambda event_id: {},
+            )
+            final_room_id = room_id or compute_room_id(built.pdu, version_id)
+            result = await self._workers.submit(
+                final_room_id, InputEvent(InputKind.NEW, built.pdu, version_id)
+            )
+            if not result.duplicate:
+                return final_room_id, result
+            # v12: an identical create event (same creator, content and
+            # millisecond) names an existing room; a later timestamp makes a new one.
+            origin_server_ts += 1
 
     # -- inside a room's worker ------------------------------------------
 
     async def _handle(self, room_id: str, item: _Item) -> InputResult:
         ctx = await self._context(room_id, item)
         if isinstance(item, LocalEvent):
+            if item.transaction is not None:
+                key = item.transaction
+                done = await self._db.run_read(
+                    recorded_event_txn, key.user_id, key.device_id, key.scope, key.txn_id
+                )
+                if done is not None:
+                    return InputResult(done, Verdict.ACCEPTED, duplicate=True)
             pdu = await self._build(ctx, item)
             built = InputEvent(InputKind.NEW, pdu, ctx.version.identifier)
-            return await self._processor.process(ctx, built, local=True, built_here=True)
+            return await self._processor.process(
+                ctx, built, local=True, built_here=True, transaction=item.transaction
+            )
         return await self._processor.process(ctx, item, local=item.origin is None)
 
     async def _context(self, room_id: str, item: _Item) -> RoomContext:
