@@ -1,0 +1,1 @@
+"""Push rules (pure): the server-default rules and their evaluation."""
