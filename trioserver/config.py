@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -45,6 +46,17 @@ class Config:
     rate_limit_message: tuple[float, int] = (0.2, 10)
     rate_limit_join: tuple[float, int] = (0.1, 10)
     rate_limit_invite: tuple[float, int] = (0.3, 10)
+    #: Largest media upload (bytes); clients read it from GET /media/config.
+    max_upload_bytes: int = 50 * 1024 * 1024
+    #: Bytes of media each user may store; 0: no quota.
+    media_quota_bytes: int = 0
+    #: Serve the deprecated unauthenticated /_matrix/media/*/download and
+    #: /thumbnail endpoints; false "freezes" them (404 M_NOT_FOUND).
+    legacy_media: bool = True
+    #: GET /media/preview_url fetches pages for clients (off: 404 M_UNRECOGNIZED).
+    url_previews: bool = False
+    #: Networks (CIDR) the URL previewer may reach although they are not public.
+    url_preview_allowed_ips: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -163,6 +175,29 @@ def _parse_bool(value: Any, key: str) -> bool:
     raise ConfigError(f"config key '{key}': must be true or false")
 
 
+def _parse_non_negative_int(value: Any, key: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"config key '{key}': must be a whole number (0 or more)")
+    return value
+
+
+def _parse_networks(value: Any, key: str) -> tuple[str, ...]:
+    """CIDR networks: a TOML list, or one string with commas (flags, environment)."""
+    items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"config key '{key}': must be a list of networks such as 10.0.0.0/8")
+    for item in items:
+        try:
+            ipaddress.ip_network(item if isinstance(item, str) else "", strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"config key '{key}': {item!r} is not a network such as 10.0.0.0/8"
+            ) from None
+    return tuple(items)
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     key: str  #: the Config field and the TOML key
@@ -200,6 +235,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("rate_limit_message", _parse_rate, "messages sent per user"),
     Option("rate_limit_join", _parse_rate, "room joins per user"),
     Option("rate_limit_invite", _parse_rate, "invites sent per user"),
+    Option("max_upload_bytes", _parse_positive_int, "largest media upload (bytes)"),
+    Option("media_quota_bytes", _parse_non_negative_int, "media bytes per user (0: no quota)"),
+    Option("legacy_media", _parse_bool, "serve unauthenticated /_matrix/media downloads"),
+    Option("url_previews", _parse_bool, "fetch URL previews for clients (true/false)"),
+    Option(
+        "url_preview_allowed_ips",
+        _parse_networks,
+        "non-public networks URL previews may reach (CIDR, comma-separated)",
+    ),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 #: Options that only ``serve`` takes; ``db`` (and ``server_name``) every command takes.

@@ -21,14 +21,28 @@ from quart_trio import QuartTrio
 
 from trioserver.accounts import Accounts
 from trioserver.api import Services, create_app
+from trioserver.api.client.directory import attach_indexer
+from trioserver.api.client.relations import attach_relations_indexer
+from trioserver.api.client.room_hooks import install_room_hooks
+from trioserver.api.client.sync import install_sync
 from trioserver.api.context import SigningKeys
+from trioserver.api.media.common import install_media
 from trioserver.config import Config
 from trioserver.db import Database, prepare_database
 from trioserver.db import server_keys as keys_sql
 from trioserver.db.schema import SchemaTree
+from trioserver.directory import DirectoryIndexer
+from trioserver.relations import RelationsIndexer
 from trioserver.roomserver.builder import ServerIdentity
 from trioserver.roomserver.queries import RoomQueries
 from trioserver.roomserver.service import Roomserver
+from trioserver.sync.follower import RoomEventFollower
+from trioserver.sync.notifier import Notifier
+from trioserver.sync.presence import PresenceTracker
+from trioserver.sync.receipts import Receipts
+from trioserver.sync.service import SyncService
+from trioserver.sync.typing import TypingTracker
+from trioserver.sync.unread import UnreadCounter
 from trioserver.util.blocking import BlockingRunner
 from trioserver.util.clock import Clock, SystemClock
 
@@ -120,6 +134,18 @@ async def run_homeserver(
                 db, clock, ServerIdentity(config.server_name, keys.key_id, keys.signing_key)
             )
             await nursery.start(roomserver.run)
+            indexer = DirectoryIndexer(
+                db, roomserver.output, RoomQueries(db, roomserver.events).events
+            )
+            await nursery.start(indexer.run)
+            relations_indexer = RelationsIndexer(db, roomserver.output)
+            await nursery.start(relations_indexer.run)
+            notifier = Notifier()
+            await nursery.start(RoomEventFollower(db, roomserver.output, notifier).run)
+            typing = TypingTracker(db, notifier)
+            await nursery.start(typing.run)
+            presence = PresenceTracker(db, notifier, clock)
+            await nursery.start(presence.run)
             services = Services(
                 config=config,
                 clock=clock,
@@ -128,8 +154,20 @@ async def run_homeserver(
                 signing_keys=keys,
                 roomserver=roomserver,
                 rooms=RoomQueries(db, roomserver.events),
+                notifier=notifier,
+                typing=typing,
+                receipts=await Receipts.open(db, notifier),
+                presence=presence,
+                unread=UnreadCounter(db),
+                sync=SyncService(db, clock, notifier, roomserver.output),
             )
+            install_room_hooks(services)
+            install_sync(services)
             app = create_app(services)
+            attach_indexer(app, indexer)
+            attach_relations_indexer(app, relations_indexer)
+            media = install_media(app, services)
+            await nursery.start(media.repository.run)
             shutdown = trio.Event()
             if handle_signals:
                 nursery.start_soon(_watch_signals, shutdown, nursery.cancel_scope)

@@ -10,7 +10,7 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from trioserver.api import discovery, keys
+from trioserver.api import discovery, keys, media
 from trioserver.api.client import (
     account,
     account_data,
@@ -20,8 +20,27 @@ from trioserver.api.client import (
     profile,
     register,
 )
+from trioserver.api.client import directory as client_directory
 from trioserver.api.client import key_backup as client_key_backup
 from trioserver.api.client import keys as client_keys
+from trioserver.api.client import membership as client_membership
+from trioserver.api.client import public_rooms as client_public_rooms
+from trioserver.api.client import room_send as client_room_send
+from trioserver.api.client import room_state as client_room_state
+from trioserver.api.client import rooms as client_rooms
+from trioserver.api.client import search as client_search
+from trioserver.api.client import user_directory as client_user_directory
+from trioserver.api.client.filters import blueprint as filters_blueprint
+from trioserver.api.client.history_blueprints import BLUEPRINTS as HISTORY_BLUEPRINTS
+from trioserver.api.client.keys_changes import blueprint as keys_changes_blueprint
+from trioserver.api.client.notifications import blueprint as notifications_blueprint
+from trioserver.api.client.presence import blueprint as presence_blueprint
+from trioserver.api.client.push_rules import blueprint as push_rules_blueprint
+from trioserver.api.client.pushers import blueprint as pushers_blueprint
+from trioserver.api.client.receipts import blueprint as receipts_blueprint
+from trioserver.api.client.sync import blueprint as sync_blueprint
+from trioserver.api.client.to_device import blueprint as to_device_blueprint
+from trioserver.api.client.typing import blueprint as typing_blueprint
 from trioserver.api.context import Services, attach
 from trioserver.api.http import json_response
 from trioserver.api.ratelimit import RateLimited
@@ -50,6 +69,26 @@ def create_app(svc: Services) -> QuartTrio:
     app.register_blueprint(client_key_backup.blueprint)
     for module in (account, account_data, capabilities, devices, login, profile, register):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(client_directory.blueprint)
+    app.register_blueprint(client_public_rooms.blueprint)
+    app.register_blueprint(client_search.blueprint)
+    app.register_blueprint(client_user_directory.blueprint)
+    for rooms_module in (client_rooms, client_membership, client_room_state, client_room_send):
+        app.register_blueprint(rooms_module.blueprint)
+    app.register_blueprint(media.blueprint)
+    for history_blueprint in HISTORY_BLUEPRINTS:
+        app.register_blueprint(history_blueprint)
+    for sync_bp in (sync_blueprint, filters_blueprint, to_device_blueprint, keys_changes_blueprint):
+        app.register_blueprint(sync_bp)
+    for ephemeral_blueprint in (
+        typing_blueprint,
+        receipts_blueprint,
+        presence_blueprint,
+        push_rules_blueprint,
+        pushers_blueprint,
+        notifications_blueprint,
+    ):
+        app.register_blueprint(ephemeral_blueprint)
 
     @app.before_request
     async def _start() -> Response | None:

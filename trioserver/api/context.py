@@ -15,6 +15,12 @@ from trioserver.config import Config
 from trioserver.db import Database
 from trioserver.roomserver.queries import RoomQueries
 from trioserver.roomserver.service import Roomserver
+from trioserver.sync.notifier import Notifier
+from trioserver.sync.presence import PresenceTracker
+from trioserver.sync.receipts import Receipts
+from trioserver.sync.service import SyncService
+from trioserver.sync.typing import TypingTracker
+from trioserver.sync.unread import UnreadCounter
 from trioserver.util.clock import Clock
 from trioserver.util.ratelimit import RateLimiter
 
@@ -56,6 +62,9 @@ class AccountHooks:
     profile_changed: Callable[[str], Awaitable[None]] = _nothing
     user_deactivated: Callable[[str], Awaitable[None]] = _nothing
     account_data_changed: Callable[[str, int], Awaitable[None]] = _nothing
+    #: ``device_list_changed(user_id)``: the user's devices or keys changed
+    #: (committed); sync wakes the users who share a room with them.
+    device_list_changed: Callable[[str], Awaitable[None]] = _nothing
 
     async def notify(self, hook: Callable[..., Awaitable[None]], *args: object) -> None:
         try:
@@ -75,6 +84,15 @@ class Services:
     roomserver: Roomserver
     #: Read-only questions about rooms (string IDs).
     rooms: RoomQueries
+    #: Per-user wake-ups of /sync: advance it after each committed change.
+    notifier: Notifier
+    #: Ephemeral room data and derived counts (typing, receipts, presence, unread).
+    typing: TypingTracker
+    receipts: Receipts
+    presence: PresenceTracker
+    unread: UnreadCounter
+    #: ``/sync`` (set by the composition root; None only in bare test setups).
+    sync: SyncService | None = None
     hooks: AccountHooks = field(default_factory=AccountHooks)
     #: Token buckets of every rate-limited action (see :mod:`trioserver.api.ratelimit`).
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from trioserver.db import Database
@@ -99,10 +99,23 @@ class _TxnLookup:
 class E2eKeys:
     """The end-to-end keys of one server's users."""
 
-    def __init__(self, db: Database, clock: Clock, server_name: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        server_name: str,
+        device_list_changed: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._server_name = server_name
+        #: called after commit with each user whose device list changed (wakes /sync)
+        self._device_list_changed = device_list_changed
+
+    async def _changed(self, user_ids: Iterable[str]) -> None:
+        if self._device_list_changed is not None:
+            for user_id in sorted(set(user_ids)):
+                await self._device_list_changed(user_id)
 
     # -- POST /keys/upload --------------------------------------------------
 
@@ -145,6 +158,8 @@ class E2eKeys:
             raise MatrixError(
                 "M_INVALID_PARAM", f"One-time key {exc.name} already exists with other content"
             ) from None
+        if device_keys is not None:
+            await self._changed([user_id])
         counts.setdefault(SIGNED_CURVE25519, 0)
         return counts
 
@@ -249,6 +264,7 @@ class E2eKeys:
                 sql.record_device_list_change_txn(conn, user_id, only_for=user_id)
 
         await self._db.run_write(txn)
+        await self._changed([user_id])
 
     async def upload_signatures(
         self, requester: str, body: Mapping[str, Any]
@@ -273,9 +289,13 @@ class E2eKeys:
             for target in sorted({row.target_user_id for row in changed}):
                 only_for = None if target == requester else requester
                 sql.record_device_list_change_txn(conn, target, only_for=only_for)
+                targets.add(target)
             return failures
 
-        return await self._db.run_write(txn)
+        targets: set[str] = set()
+        failures = await self._db.run_write(txn)
+        await self._changed(targets)
+        return failures
 
 
 def _query_txn(

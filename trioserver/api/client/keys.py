@@ -23,7 +23,7 @@ _PREFIXES = "<any(v3, r0):prefix>"
 
 def _keys() -> E2eKeys:
     svc = services()
-    return E2eKeys(svc.db, svc.clock, svc.server_name)
+    return E2eKeys(svc.db, svc.clock, svc.server_name, svc.hooks.device_list_changed)
 
 
 @blueprint.post(f"/_matrix/client/{_PREFIXES}/keys/upload")
