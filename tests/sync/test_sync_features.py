@@ -123,3 +123,27 @@ async def test_device_lists_on_key_upload_and_leave(homeserver: TestHomeserver) 
     assert left["device_lists"]["left"] == [bob.user_id]
     bad = await alice.client.get(f"{V3}/keys/changes", query={"from": "x", "to": "y"})
     assert bad.status == 400
+
+
+async def test_a_deleted_device_wakes_the_users_watching_its_owner(
+    homeserver: TestHomeserver,
+) -> None:
+    alice = await user(homeserver, "alice")
+    device = await new_device(homeserver, "bob")
+    bob = User(device.user_id, device.client(), device.device_id)
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    start = await sync(alice)
+    got: dict[str, Any] = {}
+
+    async def poll() -> None:
+        got.update(await sync(alice, start["next_batch"], timeout_ms=60_000))
+
+    before = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(poll)
+        await trio.sleep(1)
+        logout = await bob.client.post(f"{V3}/logout", json_body={})
+        assert logout.status == 200
+    assert trio.current_time() - before < 30  # woken by the deletion, not the timeout
+    assert got["device_lists"]["changed"] == [bob.user_id]

@@ -3,14 +3,17 @@ renaming, deleting (with their tokens and everything else per device)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from trioserver.accounts.activity import DeviceActivity
 from trioserver.db import Database
 from trioserver.db import devices as sql
 from trioserver.db.devices import StoredDevice
+
+log = logging.getLogger(__name__)
 
 #: Longest device display name accepted.
 MAX_DISPLAY_NAME_LENGTH = 100
@@ -20,6 +23,17 @@ class Devices:
     def __init__(self, db: Database, activity: DeviceActivity) -> None:
         self._db = db
         self._activity = activity
+        #: Called after devices of a user were deleted (committed): the
+        #: composition root points it at the device-list notifier, so the
+        #: users watching that device list hear of it.
+        self.on_deleted: Callable[[str], Awaitable[None]] | None = None
+
+    async def _deleted(self, user_id: str) -> None:
+        if self.on_deleted is not None:
+            try:
+                await self.on_deleted(user_id)
+            except Exception:
+                log.exception("device deletion hook failed for %s", user_id)
 
     def _with_activity(self, device: StoredDevice) -> StoredDevice:
         seen = self._activity.pending(device.user_id, device.device_id)
@@ -49,6 +63,7 @@ class Devices:
         :func:`sql.delete_devices_txn`); unknown IDs are ignored."""
         await self._db.run_write(sql.delete_devices_txn, user_id, list(device_ids))
         self._activity.forget(user_id, list(device_ids))
+        await self._deleted(user_id)
 
     async def delete_all(self, user_id: str) -> None:
         """Every device of ``user_id`` (``/logout/all``)."""
@@ -60,3 +75,5 @@ class Devices:
 
         deleted = await self._db.run_write(txn)
         self._activity.forget(user_id, deleted)
+        if deleted:
+            await self._deleted(user_id)

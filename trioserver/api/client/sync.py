@@ -119,3 +119,4 @@ def install_sync(svc: Services) -> None:
 
     svc.hooks.account_data_changed = account_data_changed
     svc.hooks.device_list_changed = device_list_changed
+    svc.accounts.devices.on_deleted = device_list_changed
