@@ -147,11 +147,13 @@ async def test_message_costs_same_rows_in_big_and_small_room(
 
     deltas = []
     for room, txn in ((small, "s"), (big, "b")):
+        await homeserver.settle()  # the indexers have applied the joins
         before = await _rows(homeserver)
         await alice.send_ok(room, "hello everyone", txn)
         # Asking for counts (as /sync does) writes nothing either.
         await svc.unread.unread_counts(bob.user_id, [room])
         await svc.unread.unread_counts("@m5:localhost", [room])
+        await homeserver.settle()
         after = await _rows(homeserver)
         deltas.append(
             {t: after[t] - before.get(t, 0) for t in after if after[t] != before.get(t, 0)}

@@ -123,6 +123,22 @@ class TestHomeserver:
         assert session is not None
         return session
 
+    async def settle(self) -> None:
+        """Wait until every follower of the roomserver's output stream (the
+        directory and search index, the relations index) has applied what
+        was committed so far: afterwards their effects are all visible."""
+        from trioserver.api.client.directory import INDEXER_EXTENSION
+        from trioserver.api.client.relations import relations_indexer_of
+
+        position = self.services.roomserver.output.position
+        app = self.running.app
+        directory = app.extensions.get(INDEXER_EXTENSION)
+        if directory is not None:
+            await directory.wait_caught_up(position)
+        relations = relations_indexer_of(app)
+        if relations is not None:
+            await relations.wait_for(position)
+
     def client(self, access_token: str | None = None) -> TestClient:
         return TestClient(self.running, access_token)
 

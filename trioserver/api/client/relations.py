@@ -75,6 +75,12 @@ def attach_relations_indexer(app: Any, indexer: RelationsIndexer) -> None:
     app.extensions[_EXTENSION] = indexer
 
 
+def relations_indexer_of(app: Any) -> RelationsIndexer | None:
+    """The relations indexer attached to ``app`` (None if there is none)."""
+    found = app.extensions.get(_EXTENSION)
+    return found if isinstance(found, RelationsIndexer) else None
+
+
 async def wait_until_indexed() -> None:
     """Wait (bounded) until the relations index covers every committed event."""
     indexer = current_app.extensions.get(_EXTENSION)
