@@ -53,20 +53,20 @@ async def test_the_transaction_commits_with_its_event_or_not_at_all(
 ) -> None:
     """The transaction ID is recorded in the event's own commit: when that
     commit fails, neither exists, and the retry makes exactly one event."""
-    import trioserver.roomserver.process as process
+    import trioserver.roomserver.commit as commit
 
     alice = await user(homeserver, "alice")
     room = await alice.create_room()
-    real = process.record_txn_txn
+    real = commit.record_txn_txn
 
     def failing(*args: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(process, "record_txn_txn", failing)
+    monkeypatch.setattr(commit, "record_txn_txn", failing)
     failed = await alice.send(room, {"msgtype": "m.text", "body": "atomic"}, "t-atomic")
     assert failed.status == 500
     assert await homeserver.services.db.run_read(count_messages, "atomic") == 0
-    monkeypatch.setattr(process, "record_txn_txn", real)
+    monkeypatch.setattr(commit, "record_txn_txn", real)
     event_id = await alice.send_ok(room, "atomic", "t-atomic")
     assert await alice.send_ok(room, "atomic", "t-atomic") == event_id
     assert await homeserver.services.db.run_read(count_messages, "atomic") == 1

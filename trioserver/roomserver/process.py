@@ -22,35 +22,20 @@ import sqlite3
 import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from trioserver.db import Database
-from trioserver.db.nids import EventNID, RoomNID, StateSnapshotNID
-from trioserver.db.room_txns import record_txn_txn
-from trioserver.db.roomserver_current import update_current_state_txn
+from trioserver.db.nids import RoomNID, StateSnapshotNID
 from trioserver.db.roomserver_events import (
-    NewEvent,
     StoredEvent,
     auth_chain_ids_txn,
     get_events_by_id_txn,
-    set_forward_extremities_txn,
-    set_redacted_by_txn,
     store_event_txn,
 )
 from trioserver.db.roomserver_nids import (
-    event_ids_txn,
-    get_or_create_event_nids_txn,
     get_or_create_room_nid_txn,
-    get_or_create_state_key_nid_txn,
-    get_or_create_state_key_nids_txn,
-    get_or_create_type_nid_txn,
-    get_or_create_type_nids_txn,
-    state_keys_txn,
-    type_names_txn,
 )
-from trioserver.db.roomserver_outputs import record_state_delta_txn
 from trioserver.db.roomserver_pdus import load_pdus_txn
-from trioserver.db.roomserver_state import load_states_txn
 from trioserver.protocol.auth import (
     AuthError,
     auth_event_types,
@@ -59,12 +44,18 @@ from trioserver.protocol.auth import (
 )
 from trioserver.protocol.events import auth_event_ids, prev_event_ids, redacts
 from trioserver.protocol.hashes import InvalidPdu, check_content_hash, check_pdu_format
-from trioserver.protocol.json import canonical_json
 from trioserver.protocol.power_levels import PowerLevels, creators, power_level_of
 from trioserver.protocol.redaction import redact
 from trioserver.protocol.room_versions import RoomVersion, room_version
 from trioserver.protocol.signing import SignatureError
 from trioserver.protocol.state_res import resolve_state_lazy
+from trioserver.roomserver.commit import (
+    Plan,
+    commit_event_txn,
+    key_of,
+    stored_event_row,
+    string_states_txn,
+)
 from trioserver.roomserver.context import PDU, EventCache, RoomContext, StateKey
 from trioserver.roomserver.events import event_id_of, room_id_of
 from trioserver.roomserver.inputs import (
@@ -76,7 +67,6 @@ from trioserver.roomserver.inputs import (
 )
 from trioserver.roomserver.keyring import KeyRing
 from trioserver.roomserver.output import OutputEvent, OutputStream
-from trioserver.roomserver.state_storage import store_state_changes_txn, store_state_txn
 from trioserver.util.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -100,26 +90,6 @@ class InputMetrics:
     duplicates: int = 0
     missing_prev: int = 0
     seconds: float = 0.0
-
-
-@dataclass
-class _Plan:
-    """Everything the write transaction needs, decided before it runs."""
-
-    event_id: str
-    pdu: PDU
-    kind: InputKind
-    rejection: str | None
-    soft_failure: str | None
-    state_before: dict[StateKey, str]
-    before_snapshot: StateSnapshotNID | None  #: None: store ``state_before``
-    before_base: StateSnapshotNID | None  #: a snapshot ``state_before`` shares blocks with
-    new_extremities: dict[str, int] | None  #: None: unchanged
-    new_current: dict[StateKey, str] | None  #: None: unchanged; else the full new state
-    linear: bool  #: new current state = state after this event, by construction
-    apply_redaction_to: str | None = None
-    #: a client's transaction ID, recorded in the same commit as the event
-    transaction: TransactionKey | None = None
 
 
 def _verdict_of_stored(stored: StoredEvent) -> InputResult:
@@ -176,7 +146,7 @@ class Processor:
 
     async def _states_after(self, stored: Iterable[StoredEvent]) -> list[dict[StateKey, str]]:
         snapshots = [s.state_after for s in stored if s.state_after is not None]
-        return await self._db.run_read(_string_states_txn, snapshots)
+        return await self._db.run_read(string_states_txn, snapshots)
 
     # -- the pipeline ----------------------------------------------------
 
@@ -327,7 +297,7 @@ class Processor:
             soft_failure = await self._check_against(
                 ctx, pdu, version, ctx.current_state, "current state"
             )
-        plan = _Plan(
+        plan = Plan(
             event_id=event_id,
             pdu=pdu,
             kind=item.kind,
@@ -382,7 +352,7 @@ class Processor:
             return "the room's create event is not known"
         try:
             check_auth_events_selection(pdu, [auth_pdus[a] for a in auth_ids], version)
-            by_key = {_key_of(auth_pdus[a]): auth_pdus[a] for a in [*auth_ids, *uncited_create]}
+            by_key = {key_of(auth_pdus[a]): auth_pdus[a] for a in [*auth_ids, *uncited_create]}
             check_auth(pdu, by_key, version.identifier, create_event_id=create_id)
         except AuthError as exc:
             return str(exc)
@@ -449,7 +419,7 @@ class Processor:
         return resolve_state_lazy(ctx.version.identifier, states, fetch)
 
     async def _plan_current_state(
-        self, ctx: RoomContext, plan: _Plan, prev_ids: list[str], version: RoomVersion
+        self, ctx: RoomContext, plan: Plan, prev_ids: list[str], version: RoomVersion
     ) -> None:
         depth = int(plan.pdu.get("depth", 0))
         extremities = {e: d for e, d in ctx.extremities.items() if e not in prev_ids}
@@ -457,7 +427,7 @@ class Processor:
         plan.new_extremities = extremities
         after = dict(plan.state_before)
         if "state_key" in plan.pdu:
-            after[_key_of(plan.pdu)] = plan.event_id
+            after[key_of(plan.pdu)] = plan.event_id
         if len(extremities) == 1:
             plan.linear = True
             plan.new_current = after
@@ -520,7 +490,7 @@ class Processor:
         auth_pdus = await self.pdus(auth_ids)
         rejection: str | None = None
         if len(auth_pdus) == len(set(auth_ids)):
-            by_key = {_key_of(p): p for p in auth_pdus.values()}
+            by_key = {key_of(p): p for p in auth_pdus.values()}
             try:
                 check_auth(pdu, by_key, version.identifier, create_event_id=_create_id(ctx, by_key))
             except AuthError as exc:
@@ -534,7 +504,8 @@ class Processor:
                 conn, ctx.room_id, version.identifier
             )
             store_event_txn(
-                conn, _new_event(room_nid, event_id, pdu, now, outlier=True, rejected=rejection)
+                conn,
+                stored_event_row(room_nid, event_id, pdu, now, outlier=True, rejected=rejection),
             )
             return room_nid
 
@@ -543,104 +514,13 @@ class Processor:
         verdict = Verdict.ACCEPTED if rejection is None else Verdict.REJECTED
         return InputResult(event_id, verdict, rejection, pdu=pdu)
 
-    async def _commit(self, ctx: RoomContext, plan: _Plan, version: RoomVersion) -> InputResult:
+    async def _commit(self, ctx: RoomContext, plan: Plan, version: RoomVersion) -> InputResult:
         now = self._clock.time_ms()  # not in the transaction: it may run in a thread
         old_current = ctx.current_state
 
-        def txn(
-            conn: sqlite3.Connection,
-        ) -> tuple[RoomNID, int | None, StateSnapshotNID | None, tuple[str, ...], tuple[str, ...]]:
-            room_nid = ctx.room_nid or get_or_create_room_nid_txn(
-                conn, ctx.room_id, version.identifier
-            )
-            event_nid = get_or_create_event_nids_txn(conn, room_nid, [plan.event_id])[plan.event_id]
-            before = plan.before_snapshot
-            if before is None:
-                if plan.state_before:
-                    before = store_state_txn(
-                        conn,
-                        room_nid,
-                        _to_nids(conn, room_nid, plan.state_before),
-                        plan.before_base,
-                    )
-                else:
-                    before = store_state_changes_txn(conn, room_nid, None, {})
-            after = before
-            key = _key_of(plan.pdu) if "state_key" in plan.pdu else None
-            if key is not None and plan.rejection is None:
-                type_nid = get_or_create_type_nid_txn(conn, key[0])
-                key_nid = get_or_create_state_key_nid_txn(conn, key[1])
-                after = store_state_changes_txn(
-                    conn, room_nid, before, {(type_nid, key_nid): event_nid}
-                )
-            result = store_event_txn(
-                conn,
-                _new_event(
-                    room_nid,
-                    plan.event_id,
-                    plan.pdu,
-                    now,
-                    rejected=plan.rejection,
-                    soft_failed=plan.soft_failure is not None,
-                    before=before,
-                    after=after,
-                    live=plan.kind is not InputKind.BACKFILL,
-                ),
-            )
-            current: StateSnapshotNID | None = None
-            adds: tuple[str, ...] = ()
-            removes: tuple[str, ...] = ()
-            if plan.new_extremities is not None:
-                ext_nids = get_or_create_event_nids_txn(conn, room_nid, plan.new_extremities)
-                set_forward_extremities_txn(conn, room_nid, ext_nids.values())
-            if plan.new_current is not None:
-                if plan.linear:
-                    current = after
-                else:
-                    current = store_state_txn(
-                        conn, room_nid, _to_nids(conn, room_nid, plan.new_current), after
-                    )
-                if plan.linear and plan.state_before is old_current:
-                    # The new current state is the old one plus this event:
-                    # the delta is its key alone (no walk over a large state).
-                    added, removed = {}, {}
-                    if key is not None and plan.rejection is None:
-                        added = {key: plan.event_id}
-                        if key in old_current:
-                            removed = {key: old_current[key]}
-                else:
-                    added = {k: v for k, v in plan.new_current.items() if old_current.get(k) != v}
-                    removed = {k: v for k, v in old_current.items() if plan.new_current.get(k) != v}
-                added_nids = _to_nids(conn, room_nid, added)
-                removed_nids = _to_nids(conn, room_nid, removed)
-                update_current_state_txn(conn, room_nid, current, added_nids, removed_nids)
-                adds, removes = tuple(sorted(added.values())), tuple(sorted(removed.values()))
-                if (adds or removes) and result.stream_ordering is not None:
-                    record_state_delta_txn(
-                        conn,
-                        result.stream_ordering,
-                        room_nid,
-                        added_nids.values(),
-                        removed_nids.values(),
-                    )
-            if plan.transaction is not None and plan.rejection is None:
-                txn = plan.transaction
-                record_txn_txn(
-                    conn,
-                    txn.user_id,
-                    txn.device_id,
-                    txn.scope,
-                    txn.txn_id,
-                    ctx.room_id,
-                    plan.event_id,
-                    now,
-                )
-            if plan.apply_redaction_to is not None:
-                target = get_or_create_event_nids_txn(conn, room_nid, [plan.apply_redaction_to])
-                set_redacted_by_txn(conn, target[plan.apply_redaction_to], event_nid)
-            return room_nid, result.stream_ordering, current, adds, removes
-
-        room_nid, position, current, adds, removes = await self._db.run_write(txn)
+        room_nid, position, current, adds, removes = await self._db.run_write(
+            commit_event_txn, plan, ctx.room_id, ctx.room_nid, version, old_current, now
+        )
         # Committed: now the room's context and the output follow.
         ctx.room_nid = room_nid
         if plan.new_extremities is not None:
@@ -683,71 +563,7 @@ class Processor:
 # -- helpers -----------------------------------------------------------------
 
 
-def _key_of(pdu: Mapping[str, Any]) -> StateKey:
-    return (str(pdu.get("type")), str(pdu.get("state_key")))
-
-
 def _create_id(ctx: RoomContext, by_key: Mapping[StateKey, PDU]) -> str | None:
     if ctx.version.room_id_from_create_event:
         return "$" + ctx.room_id[1:]
     return ctx.create_event_id
-
-
-def _new_event(
-    room_nid: RoomNID,
-    event_id: str,
-    pdu: PDU,
-    received_ts: int,
-    *,
-    outlier: bool = False,
-    rejected: str | None = None,
-    soft_failed: bool = False,
-    before: StateSnapshotNID | None = None,
-    after: StateSnapshotNID | None = None,
-    live: bool = True,
-) -> NewEvent:
-    state_key = pdu.get("state_key")
-    return NewEvent(
-        event_id=event_id,
-        room_nid=room_nid,
-        event_type=str(pdu.get("type")),
-        state_key=state_key if isinstance(state_key, str) else None,
-        depth=int(pdu.get("depth", 0)),
-        origin_server_ts=int(pdu.get("origin_server_ts", 0)),
-        sender=str(pdu.get("sender")),
-        json=canonical_json(pdu).decode("utf-8"),
-        prev_event_ids=prev_event_ids(pdu),
-        auth_event_ids=auth_event_ids(pdu),
-        received_ts=received_ts,
-        is_outlier=outlier,
-        rejected_reason=rejected,
-        is_soft_failed=soft_failed,
-        state_before=before,
-        state_after=after,
-        live=live,
-    )
-
-
-def _to_nids(
-    conn: sqlite3.Connection, room_nid: RoomNID, state: Mapping[StateKey, str]
-) -> dict[tuple[Any, Any], EventNID]:
-    types = get_or_create_type_nids_txn(conn, {t for t, _ in state})
-    keys = get_or_create_state_key_nids_txn(conn, {k for _, k in state})
-    events = get_or_create_event_nids_txn(conn, room_nid, set(state.values()))
-    return {(types[t], keys[k]): events[e] for (t, k), e in state.items()}
-
-
-def _string_states_txn(
-    conn: sqlite3.Connection, snapshots: list[StateSnapshotNID]
-) -> list[dict[StateKey, str]]:
-    loaded = load_states_txn(conn, snapshots)
-    type_nids = {t for s in loaded.values() for t, _ in s}
-    key_nids = {k for s in loaded.values() for _, k in s}
-    event_nids = {e for s in loaded.values() for e in s.values()}
-    types = type_names_txn(conn, type_nids)
-    keys = state_keys_txn(conn, key_nids)
-    ids = event_ids_txn(conn, event_nids)
-    return [
-        {(types[t], keys[k]): ids[e] for (t, k), e in loaded[snapshot].items()}
-        for snapshot in snapshots
-    ]
