@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import trio
 import trio.testing
 
 from trioserver.db import Database, DatabaseClosed
+from trioserver.db.engine import BACKGROUND_LINGER
 
 
 def _create_table(conn: sqlite3.Connection) -> None:
@@ -242,3 +244,31 @@ async def test_backup_under_concurrent_writes_is_consistent(tmp_path: Path) -> N
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert copy.execute("SELECT count(*) FROM items").fetchone()[0] >= 200
     copy.close()
+
+
+async def test_a_background_write_shares_the_next_foreground_commit(
+    mock_clock: trio.testing.MockClock, threaded_db: Database
+) -> None:
+    """An indexer's write waits (on the clock) for a client's write and
+    commits with it: a stream of sends costs one commit each, not two."""
+    db = threaded_db
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(db.run_write, _insert, "index", background=True))
+        await trio.testing.wait_all_tasks_blocked()
+        assert db.statistics().transactions == 0, "the background job lingers"
+        await db.run_write(_insert, "message")
+    assert db.statistics().transactions == 1
+    assert await db.run_read(_names) == ["index", "message"]
+
+
+async def test_a_background_write_alone_commits_after_lingering(
+    mock_clock: trio.testing.MockClock, threaded_db: Database
+) -> None:
+    db = threaded_db
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(db.run_write, _insert, "index", background=True))
+        await trio.testing.wait_all_tasks_blocked()
+        assert db.statistics().transactions == 0
+        mock_clock.jump(BACKGROUND_LINGER)
+    assert db.statistics().transactions == 1
+    assert await db.run_read(_names) == ["index"]

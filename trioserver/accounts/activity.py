@@ -54,7 +54,7 @@ class DeviceActivity:
         self._pending = {}
         self._something_pending = trio.Event()
         if batch:
-            await self._db.run_write(devices_sql.update_last_seen_txn, batch)
+            await self._db.run_write(devices_sql.update_last_seen_txn, batch, background=True)
         return len(batch)
 
     async def run_flusher(self) -> None:

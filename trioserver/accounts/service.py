@@ -103,7 +103,8 @@ class Accounts:
         self._hasher: PasswordHasher = (
             passwords.FAST if fast_password_hashing else passwords.PRODUCTION
         )
-        self._cpu = BlockingRunner(inline=db.inline)
+        # At most two hashes at once: each holds its memory-hard buffer.
+        self._cpu = BlockingRunner(inline=db.inline, limiter=trio.CapacityLimiter(2))
         self._dummy_hash: str | None = None
         #: Devices' last-seen activity, written in batches.
         self.activity = DeviceActivity(db)

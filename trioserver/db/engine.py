@@ -8,6 +8,10 @@ Contract:
   transaction, commits once, then answers every caller. A job that raises is
   rolled back alone (savepoint); its batch-mates commit. A caller is answered
   only after its job's transaction has committed (``synchronous=FULL``).
+* Background jobs (the indexers' bookkeeping) are not waited on by any
+  client: a batch made only of them lingers up to ``BACKGROUND_LINGER``
+  seconds for a foreground job to share its transaction, so that a stream of
+  sends costs one commit (one fsync) per send, not one per send and indexer.
 * Several read connections; reads never wait behind the writer (WAL).
 * In production blocking SQLite calls run in worker threads. In inline mode
   (deterministic tests under ``MockClock``) they run on the trio thread over
@@ -31,6 +35,9 @@ from trioserver.util.blocking import BlockingRunner
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: How long a batch of background jobs waits for a foreground one to join it.
+BACKGROUND_LINGER = 0.01
 
 #: Pragmas applied to every connection (spec of durability: ARCHITECTURE.md, "Storage").
 _PRAGMAS = (
@@ -57,11 +64,12 @@ class DatabaseStatistics:
 
 
 class _WriteJob(Generic[T]):
-    __slots__ = ("args", "done", "fn", "result")
+    __slots__ = ("args", "background", "done", "fn", "result")
 
-    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...], background: bool) -> None:
         self.fn = fn
         self.args = args
+        self.background = background
         self.done = trio.Event()
         self.result: outcome.Outcome[T] | None = None
 
@@ -143,11 +151,15 @@ class Database:
                 except trio.EndOfChannel:
                     break
                 batch = [first]
-                while len(batch) < self._max_batch:
-                    try:
-                        batch.append(self._receive.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
+                self._drain_into(batch)
+                if not self.inline and all(job.background for job in batch):
+                    with trio.move_on_after(BACKGROUND_LINGER):
+                        try:
+                            batch.append(await self._receive.receive())
+                        except trio.EndOfChannel:
+                            pass
+                        else:
+                            self._drain_into(batch)
                 try:
                     await self._runner.run(self._run_batch, batch)
                 finally:
@@ -165,6 +177,13 @@ class Database:
             self._writer_running = False
             self._writer_stopped.set()
 
+    def _drain_into(self, batch: list[_WriteJob[Any]]) -> None:
+        while len(batch) < self._max_batch:
+            try:
+                batch.append(self._receive.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+
     async def aclose(self) -> None:
         """Stop taking writes, let the writer commit what is queued, close every connection."""
         if self._closed:
@@ -181,13 +200,16 @@ class Database:
 
     # -- writing ---------------------------------------------------------
 
-    async def run_write(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run_write(self, fn: Callable[..., T], *args: Any, background: bool = False) -> T:
         """Run ``fn(conn, *args)`` in the next write transaction; return its
         result once that transaction has committed, or raise what it raised
-        (its changes rolled back, its batch-mates unaffected)."""
+        (its changes rolled back, its batch-mates unaffected).
+
+        ``background``: no client waits on this job (indexers); it may wait
+        up to ``BACKGROUND_LINGER`` to share a foreground job's commit."""
         if self._closed:
             raise DatabaseClosed("the database is closed")
-        job: _WriteJob[T] = _WriteJob(fn, args)
+        job: _WriteJob[T] = _WriteJob(fn, args, background)
         try:
             await self._send.send(job)
         except (trio.ClosedResourceError, trio.BrokenResourceError):

@@ -80,6 +80,17 @@ def messages_txn(
     return [ToDeviceMessage(int(p), str(s), str(t), str(c)) for p, s, t, c in rows]
 
 
+def has_delivered_txn(conn: sqlite3.Connection, user_id: str, device_id: str, upto: int) -> bool:
+    """Whether the device holds messages at or before ``upto`` (a read, so
+    that a sync with nothing to acknowledge costs no write)."""
+    row = conn.execute(
+        "SELECT 1 FROM to_device_messages WHERE user_id = ? AND device_id = ? AND stream_pos <= ?"
+        " LIMIT 1",
+        (user_id, device_id, upto),
+    ).fetchone()
+    return row is not None
+
+
 def delete_delivered_txn(conn: sqlite3.Connection, user_id: str, device_id: str, upto: int) -> int:
     """Delete the device's messages at or before ``upto`` (acknowledged by a
     ``since`` at ``upto``); returns how many."""

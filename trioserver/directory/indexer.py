@@ -249,7 +249,7 @@ class DirectoryIndexer:
         missing = [i for i in state_ids if i not in pdus]
         if missing:
             pdus.update(await self._load_events(missing))
-        await self._db.run_write(_apply_batch_txn, self._name, list(batch), pdus)
+        await self._db.run_write(_apply_batch_txn, self._name, list(batch), pdus, background=True)
 
     def _set_position(self, position: int) -> None:
         self._position = position

@@ -93,7 +93,9 @@ class RelationsIndexer:
             if row is not None:
                 rows.append(row)
         try:
-            await self._db.run_write(add_relations_txn, rows, NAME, batch[-1].position)
+            await self._db.run_write(
+                add_relations_txn, rows, NAME, batch[-1].position, background=True
+            )
         except Exception:
             self._failed += 1
             log.exception(

@@ -95,8 +95,11 @@ class OutputStream:
         upto = min(self._position, after + limit)
         if upto <= after:
             return []
-        if self._recent and self._recent[0].position <= after + 1:
-            return [e for e in self._recent if after < e.position <= upto]
+        recent = self._recent
+        if recent and recent[0].position <= after + 1:
+            # Positions in the deque are contiguous: index, don't scan.
+            first = recent[0].position
+            return [recent[i - first] for i in range(after + 1, upto + 1)]
         return list(await self._catch_up(after, upto))
 
     async def follow(self, after: int, limit: int = 500) -> AsyncIterator[list[OutputEvent]]:

@@ -125,7 +125,9 @@ class SyncService:
             return await self._sync(req)
 
     async def _sync(self, req: SyncRequest) -> dict[str, Any]:
-        if req.since is not None:
+        if req.since is not None and await self._db.run_read(
+            to_device_sql.has_delivered_txn, req.user_id, req.device_id, req.since.to_device
+        ):
             await self._db.run_write(
                 to_device_sql.delete_delivered_txn,
                 req.user_id,
