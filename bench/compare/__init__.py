@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of trioserver and Synapse (``python -m bench compare``)."""
