@@ -31,6 +31,7 @@ from trioserver.api.client import rooms as client_rooms
 from trioserver.api.client import search as client_search
 from trioserver.api.client import user_directory as client_user_directory
 from trioserver.api.client.filters import blueprint as filters_blueprint
+from trioserver.api.client.hierarchy import blueprint as hierarchy_blueprint
 from trioserver.api.client.history_blueprints import BLUEPRINTS as HISTORY_BLUEPRINTS
 from trioserver.api.client.keys_changes import blueprint as keys_changes_blueprint
 from trioserver.api.client.notifications import blueprint as notifications_blueprint
@@ -71,6 +72,7 @@ def create_app(svc: Services) -> QuartTrio:
         app.register_blueprint(module.blueprint)
     app.register_blueprint(client_directory.blueprint)
     app.register_blueprint(client_public_rooms.blueprint)
+    app.register_blueprint(hierarchy_blueprint)
     app.register_blueprint(client_search.blueprint)
     app.register_blueprint(client_user_directory.blueprint)
     for rooms_module in (client_rooms, client_membership, client_room_state, client_room_send):
