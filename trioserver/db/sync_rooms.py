@@ -50,6 +50,8 @@ class SyncEvent:
     pdu: dict[str, Any]
     #: the redaction that applies to it: (event ID, PDU), or None
     redacted_by: tuple[str, dict[str, Any]] | None = None
+    #: the state event it replaced: (event ID, PDU, redacted?), or None
+    replaces: tuple[str, dict[str, Any], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +91,29 @@ def membership_events_txn(
 
 
 _EVENT_SELECT = (
-    "SELECT i.event_id, e.stream_ordering, r.room_version, e.json, ri.event_id, re.json"
+    "SELECT i.event_id, e.stream_ordering, r.room_version, e.json, ri.event_id, re.json,"
+    " pi.event_id, pe.json, pe.redacted_by"
     " FROM events AS e"
     " JOIN event_ids AS i ON i.event_nid = e.event_nid"
     " JOIN rooms AS r ON r.room_nid = e.room_nid"
     " LEFT JOIN events AS re ON re.event_nid = e.redacted_by"
     " LEFT JOIN event_ids AS ri ON ri.event_nid = e.redacted_by"
+    " LEFT JOIN replaced_state AS rs ON rs.event_nid = e.event_nid"
+    " LEFT JOIN event_ids AS pi ON pi.event_nid = rs.replaced_nid"
+    " LEFT JOIN events AS pe ON pe.event_nid = rs.replaced_nid"
 )
 
 
 def _sync_event(row: Any) -> SyncEvent:
-    event_id, position, version, text, redaction_id, redaction_json = row
+    event_id, position, version, text, redaction_id, redaction_json = row[:6]
+    prev_id, prev_json, prev_redacted_by = row[6:]
     redacted = None
     if redaction_id is not None and redaction_json is not None:
         redacted = (str(redaction_id), json.loads(redaction_json))
-    return SyncEvent(str(event_id), position, str(version), json.loads(text), redacted)
+    replaces = None
+    if prev_id is not None and prev_json is not None:
+        replaces = (str(prev_id), json.loads(prev_json), prev_redacted_by is not None)
+    return SyncEvent(str(event_id), position, str(version), json.loads(text), redacted, replaces)
 
 
 def room_events_page_txn(

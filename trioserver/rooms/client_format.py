@@ -15,7 +15,7 @@ from typing import Any
 
 from trioserver.protocol.redaction import redact
 
-__all__ = ["client_event", "strip_to_client_keys"]
+__all__ = ["client_event", "replaced_unsigned", "strip_to_client_keys"]
 
 
 def strip_to_client_keys(
@@ -92,3 +92,18 @@ def _both_redacts(event: dict[str, Any], source: Mapping[str, Any]) -> None:
         return
     event["redacts"] = target
     content["redacts"] = target
+
+
+def replaced_unsigned(
+    replaced_id: str, replaced_pdu: Mapping[str, Any], redacted: bool, room_version: str
+) -> dict[str, Any]:
+    """The ``unsigned`` keys of a state event that replaced ``replaced_id``:
+    ``replaces_state``, ``prev_content`` (redacted if that event was) and
+    ``prev_sender``."""
+    source = redact(replaced_pdu, room_version) if redacted else replaced_pdu
+    content = source.get("content")
+    return {
+        "replaces_state": replaced_id,
+        "prev_content": dict(content) if isinstance(content, Mapping) else {},
+        "prev_sender": replaced_pdu.get("sender"),
+    }

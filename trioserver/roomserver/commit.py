@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from trioserver.db.nids import EventNID, RoomNID, StateSnapshotNID
+from trioserver.db.replaced_state import record_replaced_txn
 from trioserver.db.room_txns import record_txn_txn
 from trioserver.db.roomserver_current import update_current_state_txn
 from trioserver.db.roomserver_events import (
@@ -117,6 +118,11 @@ def commit_event_txn(
             live=plan.kind is not InputKind.BACKFILL,
         ),
     )
+    if key is not None and plan.rejection is None and plan.kind is not InputKind.OUTLIER:
+        replaced = plan.state_before.get(key)
+        if replaced is not None and replaced != plan.event_id:
+            replaced_nid = get_or_create_event_nids_txn(conn, room_nid, [replaced])[replaced]
+            record_replaced_txn(conn, event_nid, replaced_nid)
     current: StateSnapshotNID | None = None
     adds: tuple[str, ...] = ()
     removes: tuple[str, ...] = ()

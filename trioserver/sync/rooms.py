@@ -35,7 +35,7 @@ from trioserver.db import sync_lazy as lazy_sql
 from trioserver.db import sync_rooms as sql
 from trioserver.db.room_txns import transaction_ids_txn
 from trioserver.db.visibility import visibility_facts_txn
-from trioserver.rooms.client_format import client_event
+from trioserver.rooms.client_format import client_event, replaced_unsigned
 from trioserver.rooms.ignored import is_hidden_by_ignore
 from trioserver.rooms.tokens import room_token
 from trioserver.rooms.visibility import filter_visible
@@ -181,6 +181,9 @@ def format_event(event: sql.SyncEvent, q: RoomQuery, txn_ids: Mapping[str, str])
             redacted_because=because,
             age_ms=max(0, q.now_ms - ts) if isinstance(ts, int) else None,
             transaction_id=txn_ids.get(event.event_id),
+            unsigned_extra=(
+                replaced_unsigned(*event.replaces, event.room_version) if event.replaces else None
+            ),
         )
     return apply_event_fields(formatted, sync_filter.event_fields)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from trioserver.api.context import services
 from trioserver.db.directory import get_alias_txn
+from trioserver.db.replaced_state import Replaced, replaced_states_txn
 from trioserver.db.room_txns import transaction_ids_txn
 from trioserver.protocol.errors import MatrixError
 from trioserver.protocol.hashes import MAX_PDU_BYTES
@@ -18,7 +19,7 @@ from trioserver.protocol.identifiers import (
     is_valid_user_id,
 )
 from trioserver.protocol.json import canonical_json, find_non_canonical_value
-from trioserver.rooms.client_format import client_event
+from trioserver.rooms.client_format import client_event, replaced_unsigned
 from trioserver.roomserver.inputs import InputResult, LocalEvent, TransactionKey, Verdict
 
 PREFIX = "/_matrix/client/<any(v3, r0):prefix>"
@@ -147,6 +148,8 @@ async def client_events(
         own = [e for e in ids if e in pdus and pdus[e].get("sender") == user_id]
         if own:
             txns = await svc.db.run_read(transaction_ids_txn, user_id, device_id, own)
+    state_ids = [e for e in ids if isinstance(pdus.get(e, {}).get("state_key"), str)]
+    replaced = await svc.db.run_read(replaced_states_txn, state_ids) if state_ids else {}
     now = svc.clock.time_ms()
     out: list[dict[str, Any]] = []
     for event_id in ids:
@@ -170,6 +173,13 @@ async def client_events(
                 redacted_because=because,
                 age_ms=max(0, now - ts) if isinstance(ts, int) else None,
                 transaction_id=txns.get(event_id),
+                unsigned_extra=_replaced_extra(replaced.get(event_id), room_version),
             )
         )
     return out
+
+
+def _replaced_extra(replaced: Replaced | None, room_version: str) -> dict[str, Any] | None:
+    if replaced is None:
+        return None
+    return replaced_unsigned(replaced.event_id, replaced.pdu, replaced.redacted, room_version)
