@@ -45,6 +45,7 @@ from trioserver.sync.typing import TypingTracker
 from trioserver.sync.unread import UnreadCounter
 from trioserver.util.blocking import BlockingRunner
 from trioserver.util.clock import Clock, SystemClock
+from trioserver.util.memory import return_freed_memory
 
 log = logging.getLogger("trioserver")
 
@@ -212,4 +213,5 @@ async def _watch_signals(shutdown: trio.Event, services_scope: trio.CancelScope)
 
 def serve_forever(config: Config) -> None:
     """Run the server in this process until SIGINT/SIGTERM (the ``serve`` command)."""
+    return_freed_memory()
     trio.run(partial(run_homeserver, config, handle_signals=True))

@@ -97,6 +97,11 @@ class SyncService:
         self._notifier = notifier
         self._output = output
         self.sources = sources or SyncSources()
+        #: Devices known (since start) to hold no delivered, unacknowledged
+        #: to-device messages: their syncs skip the deletion check.
+        self._to_device_clean: set[tuple[str, str]] = set()
+        #: Per user: (account-data position, ignored users) of the last read.
+        self._ignored: dict[str, tuple[int, frozenset[str]]] = {}
 
     # -- positions -------------------------------------------------------
 
@@ -125,15 +130,8 @@ class SyncService:
             return await self._sync(req)
 
     async def _sync(self, req: SyncRequest) -> dict[str, Any]:
-        if req.since is not None and await self._db.run_read(
-            to_device_sql.has_delivered_txn, req.user_id, req.device_id, req.since.to_device
-        ):
-            await self._db.run_write(
-                to_device_sql.delete_delivered_txn,
-                req.user_id,
-                req.device_id,
-                req.since.to_device,
-            )
+        if req.since is not None:
+            await self._delete_delivered(req.user_id, req.device_id, req.since.to_device)
         deadline = trio.current_time() + max(0, req.timeout_ms) / 1000
         waits = req.since is not None and not req.full_state
         while True:
@@ -151,6 +149,40 @@ class SyncService:
             with trio.move_on_at(deadline):
                 await wake.wait()
 
+    async def _delete_delivered(self, user_id: str, device_id: str, upto: int) -> None:
+        """Delete the to-device messages a ``since`` acknowledges: a read
+        first (most syncs have none), and none at all for a device known to
+        hold none since its last check."""
+        device = (user_id, device_id)
+        if device in self._to_device_clean:
+            return
+        # Marked first: a delivery to the device meanwhile unmarks it.
+        self._to_device_clean.add(device)
+        try:
+            if await self._db.run_read(to_device_sql.has_delivered_txn, user_id, device_id, upto):
+                await self._db.run_write(
+                    to_device_sql.delete_delivered_txn, user_id, device_id, upto
+                )
+        except BaseException:
+            self._to_device_clean.discard(device)
+            raise
+
+    async def _ignored_users(self, user_id: str, account_data_position: int) -> frozenset[str]:
+        """The user's ignored users, re-read only when account data moved."""
+        cached = self._ignored.get(user_id)
+        if cached is not None and cached[0] == account_data_position:
+            return cached[1]
+        ignored = frozenset(
+            ignored_users_from_json(
+                await self._db.run_read(
+                    account_data_sql.get_account_data_txn, user_id, None, IGNORED_USER_LIST
+                )
+            )
+            - {user_id}
+        )
+        self._ignored[user_id] = (account_data_position, ignored)
+        return ignored
+
     # -- building --------------------------------------------------------
 
     async def _build(
@@ -158,11 +190,7 @@ class SyncService:
     ) -> dict[str, Any]:
         f = req.sync_filter
         s_events = since.events if since else 0
-        ignored = ignored_users_from_json(
-            await self._db.run_read(
-                account_data_sql.get_account_data_txn, req.user_id, None, IGNORED_USER_LIST
-            )
-        ) - {req.user_id}
+        ignored = await self._ignored_users(req.user_id, token.account_data)
         memberships, active, forgotten = await self._db.run_read(
             _memberships_txn, req.user_id, s_events, token.events
         )
@@ -229,8 +257,8 @@ class SyncService:
 
         # account data, ephemeral, unread counts
         global_data, room_data = await self._account_data(req, since, token)
-        ephemeral = await self._ephemeral(req, since, token, [r for r, (k, _) in results.items()])
         joined_now = {r for r, m in memberships.items() if m.now == "join"}
+        ephemeral = await self._ephemeral(req, since, token, joined_now)
         for room_id in sorted((set(room_data) | set(ephemeral)) & joined_now - set(results)):
             if f.room.allows_room(room_id):
                 results[room_id] = ("join", RoomResult(prev_batch=""))
@@ -335,11 +363,10 @@ class SyncService:
         return global_events, rooms
 
     async def _ephemeral(
-        self, req: SyncRequest, since: SyncToken | None, token: SyncToken, rooms: list[str]
+        self, req: SyncRequest, since: SyncToken | None, token: SyncToken, joined: set[str]
     ) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         eph_filter = req.sync_filter.room.ephemeral
-        joined = await self._db.run_read(_joined_rooms_txn, req.user_id)
         typing = self.sources.typing
         if typing is not None and eph_filter.allows_type("m.typing"):
             changed = joined if since is None else typing.rooms_changed(since.typing) & joined
@@ -375,6 +402,8 @@ class SyncService:
         self, req: SyncRequest, since: SyncToken | None, token: SyncToken
     ) -> tuple[list[dict[str, Any]], int]:
         after = since.to_device if since else 0
+        if since is not None and after >= token.to_device:
+            return [], token.to_device
         messages = await self._db.run_read(
             to_device_sql.messages_txn,
             req.user_id,
@@ -383,6 +412,8 @@ class SyncService:
             token.to_device,
             TO_DEVICE_LIMIT,
         )
+        if messages:
+            self._to_device_clean.discard((req.user_id, req.device_id))
         events = [
             {"sender": m.sender, "type": m.type, "content": json.loads(m.content_json)}
             for m in messages
