@@ -272,3 +272,18 @@ def thread_roots_txn(
         {"room": room_id, "user": participant, "high": high, "limit": limit},
     )
     return [(str(root), int(latest)) for root, latest in rows]
+
+
+def annotation_exists_txn(
+    conn: sqlite3.Connection, parent_id: str, sender: str, event_type: str, key: str
+) -> bool:
+    """Whether ``sender`` already annotated ``parent_id`` with ``key`` in an
+    event of ``event_type`` that is not redacted (spec: "Avoiding duplicate
+    annotations")."""
+    row = conn.execute(
+        "SELECT 1 FROM event_relations AS r WHERE r.relates_to_id = ?"
+        " AND r.rel_type = 'm.annotation' AND r.sender = ? AND r.event_type = ?"
+        f" AND r.aggregation_key = ? AND {_NOT_REDACTED} LIMIT 1",
+        (parent_id, sender, event_type, key),
+    ).fetchone()
+    return row is not None

@@ -84,6 +84,31 @@ def _inputs_txn(conn: sqlite3.Connection, user_id: str, room_id: str) -> _Inputs
     )
 
 
+def _start_of(inputs: _Inputs) -> int:
+    start = inputs.receipts.get(sql.UNTHREADED)
+    return inputs.joined_at if start is None else start
+
+
+def _room_read_txn(
+    conn: sqlite3.Connection,
+    user_id: str,
+    room_id: str,
+    cached: tuple[tuple[tuple[str, int], ...], int] | None,
+) -> tuple[_Inputs, sql.PushRoomState | None, list[sql.RoomEvent]]:
+    """Everything one room's count needs in one read: the inputs and, when
+    there are events to evaluate past the cached ``(receipts, scanned_to)``
+    (or the receipt), the room's push state and the first batch of them."""
+    inputs = _inputs_txn(conn, user_id, room_id)
+    if cached is not None and cached[0] == tuple(sorted(inputs.receipts.items())):
+        start = cached[1]
+    else:
+        start = _start_of(inputs)
+    if start >= inputs.latest:
+        return inputs, None, []
+    state = sql.push_room_state_txn(conn, room_id, user_id)
+    return inputs, state, sql.events_after_txn(conn, room_id, start, _BATCH, inputs.latest)
+
+
 def thread_of(pdu: Mapping[str, Any], known: Mapping[str, str]) -> str:
     """The thread of an event: ``main`` or the thread root's event ID."""
     content = pdu.get("content")
@@ -174,28 +199,35 @@ class UnreadCounter:
         return out
 
     async def _room_counts(self, user_id: str, room_id: str) -> dict[str, _Counts]:
-        inputs = await self._db.run_read(_inputs_txn, user_id, room_id)
-        receipts_key = tuple(sorted(inputs.receipts.items()))
         version = self._rules_version.get(user_id, 0)
         key = (user_id, room_id)
         entry = self._cache.get(key)
+        usable = entry is not None and entry.rules_version == version
+        cached = (entry.receipts_key, entry.scanned_to) if entry is not None and usable else None
+        inputs, state, first = await self._db.run_read(_room_read_txn, user_id, room_id, cached)
+        receipts_key = tuple(sorted(inputs.receipts.items()))
         if entry is None or entry.receipts_key != receipts_key or entry.rules_version != version:
-            start = inputs.receipts.get(sql.UNTHREADED)
-            if start is None:
-                start = inputs.joined_at
-            entry = _Entry(receipts_key, version, scanned_to=start, scanned=0)
-        if entry.scanned_to < inputs.latest and entry.scanned < MAX_SCAN:
-            await self._scan(user_id, room_id, entry, inputs)
+            entry = _Entry(receipts_key, version, scanned_to=_start_of(inputs), scanned=0)
+        if state is not None and entry.scanned_to < inputs.latest and entry.scanned < MAX_SCAN:
+            await self._scan(user_id, room_id, entry, inputs, state, first)
+        elif state is None:
+            entry.scanned_to = max(entry.scanned_to, inputs.latest)
         self._cache[key] = entry
         self._cache.move_to_end(key)
         while len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
         return entry.counts
 
-    async def _scan(self, user_id: str, room_id: str, entry: _Entry, inputs: _Inputs) -> None:
-        state = await self._db.run_read(sql.push_room_state_txn, room_id, user_id)
-        if state is None:
-            return
+    async def _scan(
+        self,
+        user_id: str,
+        room_id: str,
+        entry: _Entry,
+        inputs: _Inputs,
+        state: sql.PushRoomState,
+        batch: list[sql.RoomEvent],
+    ) -> None:
+        """Evaluate the events after ``entry.scanned_to``, starting with ``batch``."""
         rules = await self.ruleset(user_id)
         ctx = PushContext(
             user_id=user_id,
@@ -207,13 +239,16 @@ class UnreadCounter:
         )
         unthreaded = inputs.receipts.get(sql.UNTHREADED, 0)
         while entry.scanned_to < inputs.latest and entry.scanned < MAX_SCAN:
-            batch = await self._db.run_read(
-                sql.events_after_txn, room_id, entry.scanned_to, _BATCH, inputs.latest
-            )
+            if not batch:
+                batch = await self._db.run_read(
+                    sql.events_after_txn, room_id, entry.scanned_to, _BATCH, inputs.latest
+                )
             if not batch:
                 entry.scanned_to = inputs.latest
                 break
             for event in batch:
+                if event.position <= entry.scanned_to:
+                    continue
                 entry.scanned += 1
                 entry.scanned_to = event.position
                 thread = thread_of(event.pdu, entry.threads)
@@ -229,6 +264,7 @@ class UnreadCounter:
                 counts.notify += 1
                 if highlights(actions):
                     counts.highlight += 1
+            batch = []
 
     # -- GET /notifications --------------------------------------------------
 

@@ -10,10 +10,12 @@ commit as the event (see :mod:`trioserver.db.room_txns`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from quart import Blueprint, Response
 
+from trioserver.api.client.relations import wait_until_indexed
 from trioserver.api.client.room_common import (
     PREFIX,
     check_event_content,
@@ -28,6 +30,7 @@ from trioserver.api.context import services
 from trioserver.api.http import json_body, json_response, require_user
 from trioserver.api.ratelimit import rate_limit
 from trioserver.db.accounts import TokenOwner
+from trioserver.db.relations import annotation_exists_txn
 from trioserver.db.room_txns import recorded_event_txn
 from trioserver.protocol.errors import MatrixError
 from trioserver.protocol.power_levels import PowerLevels, user_power_level
@@ -74,6 +77,7 @@ async def send_message(prefix: str, roomId: str, eventType: str, txnId: str) -> 
 
     async def send(key: TransactionKey) -> str:
         await require_joined(roomId, owner.user_id)
+        await _check_relation(owner.user_id, eventType, content)
         return await send_local(roomId, owner.user_id, eventType, content, transaction=key)
 
     event_id = await send_with_txn(owner, f"send\x1f{roomId}\x1f{eventType}", txnId, send)
@@ -100,6 +104,32 @@ async def redact_event(prefix: str, roomId: str, eventId: str, txnId: str) -> Re
 
     event_id = await send_with_txn(owner, f"redact\x1f{roomId}\x1f{eventId}", txnId, send)
     return json_response({"event_id": event_id})
+
+
+async def _check_relation(sender: str, event_type: str, content: Mapping[str, Any]) -> None:
+    """The send-time rules on relations: no second identical annotation
+    (``M_DUPLICATE_ANNOTATION``, spec "Avoiding duplicate annotations"), no
+    thread started from an event that itself relates to another (400
+    ``M_UNKNOWN``, spec "Validation of m.thread relationships")."""
+    relates = content.get("m.relates_to")
+    if not isinstance(relates, Mapping):
+        return
+    parent = relates.get("event_id")
+    if not isinstance(parent, str):
+        return
+    rel_type = relates.get("rel_type")
+    svc = services()
+    if rel_type == "m.annotation" and isinstance(relates.get("key"), str):
+        await wait_until_indexed()
+        if await svc.db.run_read(annotation_exists_txn, parent, sender, event_type, relates["key"]):
+            raise MatrixError("M_DUPLICATE_ANNOTATION", "You already sent this annotation")
+    elif rel_type == "m.thread":
+        root = (await svc.rooms.events([parent])).get(parent)
+        root_content = root.get("content") if root is not None else None
+        if isinstance(root_content, Mapping) and "m.relates_to" in root_content:
+            raise MatrixError(
+                "M_UNKNOWN", "A thread cannot start from an event with a relation", status=400
+            )
 
 
 async def _may_redact(room_id: str, user_id: str, event_id: str) -> None:
