@@ -95,6 +95,26 @@ def test_filter_visible_keeps_order_and_hides_unknown() -> None:
         ("$3", {"type": "m.room.message", "content": {}}),
         ("$outlier", {"type": "m.room.message", "content": {}}),
     ]
-    facts = {"$1": ("joined", None), "$2": ("joined", "join"), "$3": ("shared", None)}
+    facts = {
+        "$1": ("joined", None, False),
+        "$2": ("joined", "join", False),
+        "$3": ("shared", None, False),
+    }
     assert filter_visible(ME, events, facts, "join") == ["$2", "$3"]
     assert filter_visible(ME, events, facts, "leave") == ["$2"]
+
+
+def test_shared_history_stays_visible_after_leaving_if_joined_later() -> None:
+    """Spec rule 3: ``shared`` and the user joined at any point after the event."""
+    kwargs: dict[str, Any] = {
+        "history_visibility": "shared",
+        "membership_at_event": None,
+        "membership_now": "leave",
+        "event_type": "m.room.message",
+        "state_key": None,
+        "sender": "@other:x",
+    }
+    assert may_see_event(ME, **kwargs, joined_later=True)
+    assert not may_see_event(ME, **kwargs, joined_later=False)
+    joined = {**kwargs, "history_visibility": "joined"}
+    assert not may_see_event(ME, **joined, joined_later=True)

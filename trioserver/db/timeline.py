@@ -37,7 +37,7 @@ class TimelineEvent:
 class TimelinePage:
     events: list[TimelineEvent]
     #: event_id -> (history_visibility, membership of the user) before each event
-    facts: dict[str, tuple[str, str | None]]
+    facts: dict[str, tuple[str, str | None, bool]]
 
 
 def room_events_between_txn(

@@ -31,15 +31,34 @@ _HISTORY_KEY: StateKeyTuple = (HISTORY_VISIBILITY_NID, EMPTY_STATE_KEY_NID)
 _DEFAULT_VISIBILITY = "shared"
 
 
-def _snapshots_txn(conn: sqlite3.Connection, event_ids: list[str]) -> dict[str, StateSnapshotNID]:
+def _snapshots_txn(
+    conn: sqlite3.Connection, event_ids: list[str]
+) -> dict[str, tuple[StateSnapshotNID, int, int | None]]:
+    """Per event: its state-before snapshot, room NID and stream position."""
     rows = conn.execute(
-        "SELECT i.event_id, e.state_before_snapshot_nid"
+        "SELECT i.event_id, e.state_before_snapshot_nid, e.room_nid, e.stream_ordering"
         " FROM event_ids AS i JOIN events AS e USING (event_nid)"
         " WHERE i.event_id IN (SELECT value FROM json_each(?))"
         " AND e.state_before_snapshot_nid IS NOT NULL",
         (json_array(event_ids),),
     )
-    return {event_id: StateSnapshotNID(snapshot) for event_id, snapshot in rows}
+    return {
+        event_id: (StateSnapshotNID(snapshot), int(room_nid), position)
+        for event_id, snapshot, room_nid, position in rows
+    }
+
+
+def _last_joins_txn(conn: sqlite3.Connection, user_nid: int, room_nids: set[int]) -> dict[int, int]:
+    """Per room: the stream position of the user's latest join event."""
+    rows = conn.execute(
+        "SELECT room_nid, MAX(stream_ordering) FROM events"
+        " WHERE state_key_nid = ? AND type_nid = ? AND stream_ordering IS NOT NULL"
+        " AND room_nid IN (SELECT value FROM json_each(?))"
+        " AND json_extract(json, '$.content.membership') = 'join'"
+        " GROUP BY room_nid",
+        (user_nid, MEMBER_NID, json_array(sorted(room_nids))),
+    )
+    return {int(room): int(position) for room, position in rows}
 
 
 def _content_values_txn(
@@ -57,9 +76,11 @@ def _content_values_txn(
 
 def visibility_facts_txn(
     conn: sqlite3.Connection, user_id: str, event_ids: list[str]
-) -> dict[str, tuple[str, str | None]]:
-    """``event_id -> (history_visibility, membership)`` in the state before
-    each stored non-outlier event among ``event_ids`` (others are left out).
+) -> dict[str, tuple[str, str | None, bool]]:
+    """``event_id -> (history_visibility, membership, joined_later)``: the
+    visibility and the user's membership in the state before each stored
+    non-outlier event among ``event_ids`` (others are left out), and whether
+    the user has a join event later in the room's stream.
     The visibility defaults to ``shared``; the membership is None where the
     user has no member event in that state. The visibility value is returned
     as stored (a string); the pure rule treats unknown values as ``shared``."""
@@ -70,8 +91,13 @@ def visibility_facts_txn(
     keys: list[StateKeyTuple] = [_HISTORY_KEY]
     if user_nid is not None:
         keys.append((MEMBER_NID, user_nid))
+    last_joins = (
+        _last_joins_txn(conn, user_nid, {room for _, room, _ in snapshots.values()})
+        if user_nid is not None
+        else {}
+    )
     per_snapshot: dict[StateSnapshotNID, tuple[EventNID | None, EventNID | None]] = {}
-    for snapshot in set(snapshots.values()):
+    for snapshot in {snapshot for snapshot, _, _ in snapshots.values()}:
         state = load_state_keys_txn(conn, snapshot, keys)
         history = state.get(_HISTORY_KEY)
         member = state.get((MEMBER_NID, user_nid)) if user_nid is not None else None
@@ -84,10 +110,12 @@ def visibility_facts_txn(
     memberships = _content_values_txn(
         conn, {m for _, m in per_snapshot.values() if m is not None}, "$.content.membership"
     )
-    facts: dict[str, tuple[str, str | None]] = {}
-    for event_id, snapshot in snapshots.items():
+    facts: dict[str, tuple[str, str | None, bool]] = {}
+    for event_id, (snapshot, room_nid, position) in snapshots.items():
         history, member = per_snapshot[snapshot]
         visibility = visibilities.get(history, _DEFAULT_VISIBILITY) if history else None
         membership = memberships.get(member) if member is not None else None
-        facts[event_id] = (visibility or _DEFAULT_VISIBILITY, membership)
+        last_join = last_joins.get(room_nid)
+        joined_later = last_join is not None and (position is None or last_join > position)
+        facts[event_id] = (visibility or _DEFAULT_VISIBILITY, membership, joined_later)
     return facts

@@ -3,14 +3,16 @@ client-server API, "Room History Visibility", server behaviour).
 
 Pure: the caller supplies, per event, the room's ``history_visibility`` and
 the user's membership in the state *at* the event (the state before it; see
-:func:`trioserver.db.visibility.visibility_facts_txn`), and the user's current
-membership. The rules, in order:
+:func:`trioserver.db.visibility.visibility_facts_txn`), whether the user has
+joined the room since the event, and the user's current membership. The
+rules, in order:
 
 1. ``world_readable``: allow.
 2. The user's membership at the event was ``join``: allow.
-3. ``shared``, and the user joined the room at any point after the event:
-   allow. This server reads "joined after the event" as "is joined now"
-   (a user who joined later and has left since sees no more shared history).
+3. ``shared``, and the user joined the room at any point after the event
+   (a join event of theirs later in the room's stream), or is joined now:
+   allow. A user who joined later and has left since still sees the shared
+   history from before that join.
 4. The user's membership was ``invite`` and the visibility ``invited``: allow.
 5. Otherwise deny.
 
@@ -40,8 +42,8 @@ HISTORY_VISIBILITIES: Final = frozenset({"world_readable", "shared", "invited", 
 DEFAULT_HISTORY_VISIBILITY: Final = "shared"
 
 #: Per event: (history visibility in the state before it, the user's
-#: membership in that state or None).
-VisibilityFacts = tuple[str, str | None]
+#: membership in that state or None, whether the user joined after it).
+VisibilityFacts = tuple[str, str | None, bool]
 
 
 def normalize_history_visibility(value: object) -> str:
@@ -49,13 +51,18 @@ def normalize_history_visibility(value: object) -> str:
     return value if isinstance(value, str) and value in HISTORY_VISIBILITIES else "shared"
 
 
-def _allowed(visibility: str, membership_at_event: str | None, membership_now: str | None) -> bool:
+def _allowed(
+    visibility: str,
+    membership_at_event: str | None,
+    membership_now: str | None,
+    joined_later: bool,
+) -> bool:
     visibility = normalize_history_visibility(visibility)
     if visibility == "world_readable":
         return True
     if membership_at_event == "join":
         return True
-    if visibility == "shared" and membership_now == "join":
+    if visibility == "shared" and (joined_later or membership_now == "join"):
         return True
     return visibility == "invited" and membership_at_event == "invite"
 
@@ -70,27 +77,29 @@ def may_see_event(
     state_key: str | None,
     sender: str,
     content: Mapping[str, Any] | None = None,
+    joined_later: bool = False,
 ) -> bool:
     """Whether ``user_id`` may see an event (see the module docstring).
 
     ``history_visibility`` and ``membership_at_event`` are those of the state
     before the event; ``content`` (optional) is the event's content, which
-    gives the state after it for the two special cases. ``sender`` plays no
+    gives the state after it for the two special cases. ``joined_later``:
+    the user has a join event after this event. ``sender`` plays no
     part in the spec's rules (a user's own messages follow them too); it is
     taken so callers pass the whole event's identity.
     """
     del sender
-    if _allowed(history_visibility, membership_at_event, membership_now):
+    if _allowed(history_visibility, membership_at_event, membership_now, joined_later):
         return True
     if content is None:
         return False
     if event_type == "m.room.history_visibility" and state_key == "":
         after = normalize_history_visibility(content.get("history_visibility"))
-        return _allowed(after, membership_at_event, membership_now)
+        return _allowed(after, membership_at_event, membership_now, joined_later)
     if event_type == "m.room.member" and state_key == user_id:
         after_membership = content.get("membership")
         if isinstance(after_membership, str):
-            return _allowed(history_visibility, after_membership, membership_now)
+            return _allowed(history_visibility, after_membership, membership_now, joined_later)
     return False
 
 
@@ -118,6 +127,7 @@ def filter_visible(
             state_key=state_key if isinstance(state_key, str) else None,
             sender=str(pdu.get("sender")),
             content=content if isinstance(content, Mapping) else None,
+            joined_later=fact[2],
         ):
             visible.append(event_id)
     return visible
