@@ -143,9 +143,12 @@ async def test_history_visibility_joined_and_shared(homeserver: TestHomeserver) 
     assert err(await bob.get_event(joined_only, early_joined)) == (404, "M_NOT_FOUND")
     assert (await bob.get_event(joined_only, late)).status == 200
     assert (await bob.get_event(shared, early_shared)).status == 200
-    # bob's own join is visible to him; once he leaves, shared history is not.
+    # Once he leaves, the shared history from before his join stays his
+    # (he joined after it); what is sent after he left does not.
     await bob.post(f"/rooms/{q(shared)}/leave")
-    assert err(await bob.get_event(shared, early_shared)) == (404, "M_NOT_FOUND")
+    assert (await bob.get_event(shared, early_shared)).status == 200
+    gone = await alice.send_ok(shared, "after bob left", "g")
+    assert err(await bob.get_event(shared, gone)) == (404, "M_NOT_FOUND")
 
 
 async def test_world_readable_and_invited(homeserver: TestHomeserver) -> None:
