@@ -323,18 +323,13 @@ class SyncService:
             "presence": {"events": await self._presence(req, since, token)},
             "to_device": {"events": to_device},
         }
-        keys = await self._db.run_read(_key_counts_txn, req.user_id, req.device_id)
+        keys, device_lists = await self._db.run_read(
+            _keys_txn, req, since, token, sorted(newly_joined), sorted(newly_left)
+        )
         response["device_one_time_keys_count"] = keys[0]
         response["device_unused_fallback_key_types"] = keys[1]
-        if since is not None:
-            response["device_lists"] = await self._db.run_read(
-                _device_lists_txn,
-                req.user_id,
-                since,
-                token,
-                sorted(newly_joined),
-                sorted(newly_left),
-            )
+        if device_lists is not None:
+            response["device_lists"] = device_lists
         return response
 
     async def _account_data(
@@ -434,6 +429,21 @@ def _key_counts_txn(conn: Any, user_id: str, device_id: str) -> tuple[dict[str, 
     counts = keys_sql.one_time_key_counts_txn(conn, user_id, device_id)
     counts.setdefault("signed_curve25519", 0)
     return counts, keys_sql.unused_fallback_key_types_txn(conn, user_id, device_id)
+
+
+def _keys_txn(
+    conn: Any,
+    req: SyncRequest,
+    since: SyncToken | None,
+    token: SyncToken,
+    newly_joined: list[str],
+    newly_left: list[str],
+) -> tuple[tuple[dict[str, int], list[str]], dict[str, list[str]] | None]:
+    """The device's key counts and (incremental syncs) the device-list changes, in one read."""
+    counts = _key_counts_txn(conn, req.user_id, req.device_id)
+    if since is None:
+        return counts, None
+    return counts, _device_lists_txn(conn, req.user_id, since, token, newly_joined, newly_left)
 
 
 def _joined_rooms_txn(conn: Any, user_id: str) -> set[str]:
