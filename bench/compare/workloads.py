@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from bench.compare.client import Session, WorkloadFailed
+from bench.compare.processes import Server
 from bench.compare.target import Target
 
 __all__ = ["WORKLOADS", "Workload", "percentile"]
@@ -315,7 +316,7 @@ async def idle_long_polls(target: Target, polls: int, seconds: float) -> Figures
             nursery.start_soon(poll, session)
         with trio.fail_after(600):
             await started.wait()
-        await trio.sleep(2)  # the last long-polls arrive and settle
+        await settle(server)
         cpu0 = server.cpu_seconds()
         t0 = time.perf_counter()
         await trio.sleep(seconds)
@@ -326,6 +327,18 @@ async def idle_long_polls(target: Target, polls: int, seconds: float) -> Figures
     if cpu0 is None or cpu1 is None or rss is None:
         raise WorkloadFailed("the server's /proc figures are not readable (--target?)")
     return {"cpu_percent": (cpu1 - cpu0) / elapsed * 100, "rss_mib": rss / 2**20}
+
+
+async def settle(server: Server, *, quiet_percent: float = 5.0, limit: float = 30.0) -> None:
+    """Wait until the long-polls have all reached the server and it is
+    quiet: a 1 s window under ``quiet_percent`` of a core (at most ``limit`` s)."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        before = server.cpu_seconds()
+        await trio.sleep(1)
+        after = server.cpu_seconds()
+        if before is None or after is None or (after - before) * 100 < quiet_percent:
+            return
 
 
 async def w7_idle(target: Target, scale: float) -> Figures:
