@@ -139,12 +139,17 @@ class Http:
         )
         return answer
 
-    async def all_bodies(self, session: Session, room_id: str, prefix: str) -> list[str]:
-        """Every ``m.text`` body starting with ``prefix`` in the room, oldest first."""
+    async def all_bodies(
+        self, session: Session, room_id: str, prefix: str
+    ) -> tuple[list[str], int]:
+        """Every ``m.text`` body starting with ``prefix`` in the room, oldest
+        first, read back with ``/messages?dir=b&limit=100``; and the pages read."""
         bodies: list[str] = []
         token: str | None = None
+        pages = 0
         while True:
             page = await self.messages(session, room_id, from_=token, limit=100)
+            pages += 1
             for event in page.get("chunk", []):
                 body = event.get("content", {}).get("body")
                 if event.get("type") == "m.room.message" and str(body).startswith(prefix):
@@ -153,7 +158,7 @@ class Http:
             if not page.get("chunk") or token is None:
                 break
         bodies.reverse()
-        return bodies
+        return bodies, pages
 
     async def sync(
         self,

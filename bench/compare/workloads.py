@@ -49,7 +49,7 @@ def latency_figures(prefix: str, seconds: list[float]) -> Figures:
 async def expect_bodies(target: Target, reader: Session, room_id: str, wanted: list[str]) -> None:
     """The room's messages with the workload's prefix are exactly ``wanted``, in order."""
     prefix = wanted[0].split(" ")[0] + " " if wanted else ""
-    got = await target.http.all_bodies(reader, room_id, prefix)
+    got, _ = await target.http.all_bodies(reader, room_id, prefix)
     if got != wanted:
         missing = len(set(wanted) - set(got))
         raise WorkloadFailed(
@@ -154,7 +154,7 @@ async def w4_one_room(target: Target, scale: float) -> Figures:
     elapsed, latencies, bodies = await concurrent_senders(
         target, senders, [room_id] * len(senders), per_sender, tag
     )
-    got = await target.http.all_bodies(senders[0], room_id, tag + " ")
+    got, _ = await target.http.all_bodies(senders[0], room_id, tag + " ")
     for index, wanted in enumerate(bodies):
         mine = [body for body in got if body.startswith(f"{tag} {index}.")]
         if mine != wanted:
@@ -353,22 +353,9 @@ async def w8_paginate(target: Target, scale: float) -> Figures:
         await sequential_room(target, scale)
     reader, room_id, bodies = target.state["w2"]
     prefix = bodies[0].split(" ")[0] + " "
-    got: list[str] = []
-    token: str | None = None
-    pages = 0
     started = time.perf_counter()
-    while True:
-        page = await target.http.messages(reader, room_id, from_=token, limit=100)
-        pages += 1
-        for event in page.get("chunk", []):
-            body = event.get("content", {}).get("body")
-            if event.get("type") == "m.room.message" and str(body).startswith(prefix):
-                got.append(str(body))
-        token = page.get("end")
-        if not page.get("chunk") or token is None:
-            break
+    got, pages = await target.http.all_bodies(reader, room_id, prefix)
     elapsed = time.perf_counter() - started
-    got.reverse()
     if got != bodies:
         raise WorkloadFailed(f"paginated {len(got)} messages, want {len(bodies)} in order")
     return {
