@@ -107,3 +107,43 @@ async def test_upgrade_errors(homeserver: TestHomeserver) -> None:
     assert await status(alice, room, bad_creators) == (400, "M_INVALID_PARAM")
     assert await status(alice, "!nope:localhost", {"new_version": "11"}) == (404, "M_NOT_FOUND")
     assert await status(alice, "bad", {"new_version": "11"}) == (400, "M_INVALID_PARAM")
+
+
+async def test_bans_carry_over_to_the_new_room(homeserver: TestHomeserver) -> None:
+    alice = await user(homeserver, "alice")
+    mallory = await user(homeserver, "mallory")
+    room = await alice.create_room(preset="public_chat")
+    assert (await mallory.join(room)).status == 200
+    ban = await alice.post(f"/rooms/{q(room)}/ban", {"user_id": mallory.user_id, "reason": "spam"})
+    assert ban.status == 200, ban.json()
+    response = await upgrade(alice, room, {"new_version": "12"})
+    assert response.status == 200, response.json()
+    new_room = response.json()["replacement_room"]
+    status, member = await state(alice, new_room, "m.room.member", mallory.user_id)
+    assert status == 200
+    assert member == {"membership": "ban", "reason": "spam"}
+    assert (await mallory.join(new_room)).status == 403
+
+
+async def test_room_tags_follow_users_into_the_new_room(homeserver: TestHomeserver) -> None:
+    alice = await user(homeserver, "alice")
+    bob = await user(homeserver, "bob")
+    room = await alice.create_room(preset="public_chat")
+    assert (await bob.join(room)).status == 200
+    for who, tag in ((alice, "m.favourite"), (bob, "u.work")):
+        tagged = await who.client.put(
+            f"{V3}/user/{q(who.user_id)}/rooms/{q(room)}/tags/{q(tag)}",
+            json_body={"order": 0.5},
+        )
+        assert tagged.status == 200
+    response = await upgrade(alice, room, {"new_version": "12"})
+    new_room = response.json()["replacement_room"]
+
+    async def tags(who: User) -> Any:
+        got = await who.client.get(f"{V3}/user/{q(who.user_id)}/rooms/{q(new_room)}/tags")
+        return got.json()["tags"]
+
+    assert await tags(alice) == {"m.favourite": {"order": 0.5}}
+    assert await tags(bob) == {}
+    assert (await bob.join(new_room)).status == 200
+    assert await tags(bob) == {"u.work": {"order": 0.5}}

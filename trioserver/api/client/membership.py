@@ -15,7 +15,7 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
-from trioserver.accounts import profiles
+from trioserver.accounts import account_data, profiles
 from trioserver.api.client.room_common import (
     PREFIX,
     check_room_id,
@@ -89,7 +89,31 @@ async def _join(owner: TokenOwner, room_id: str, reason: str | None) -> str:
             content["join_authorised_via_users_server"] = authoriser
     await send_local(room_id, owner.user_id, "m.room.member", content, state_key=owner.user_id)
     await svc.db.run_write(unforget_room_txn, owner.user_id, room_id)
+    await carry_over_from_predecessor(owner.user_id, room_id)
     return room_id
+
+
+#: Per-room account data a user takes along into an upgraded room's
+#: replacement when they join it (spec: "Room Upgrades", server behaviour:
+#: "transfer/replicate some of the user's personalized settings such as ...
+#: tags"). Set in the new room already: left as it is.
+CARRIED_OVER = ("m.tag",)
+
+
+async def carry_over_from_predecessor(user_id: str, room_id: str) -> None:
+    svc = services()
+    state = await svc.rooms.current_state_events(room_id, [("m.room.create", "")]) or {}
+    content = state.get(("m.room.create", ""), {}).get("content", {})
+    predecessor = content.get("predecessor") if isinstance(content, dict) else None
+    old_room = predecessor.get("room_id") if isinstance(predecessor, dict) else None
+    if not isinstance(old_room, str):
+        return
+    for type_ in CARRIED_OVER:
+        old = await account_data.get(svc.db, user_id, old_room, type_)
+        if not old or await account_data.get(svc.db, user_id, room_id, type_) is not None:
+            continue
+        position = await account_data.put(svc.db, user_id, room_id, type_, old)
+        await svc.hooks.notify(svc.hooks.account_data_changed, user_id, position)
 
 
 async def _restricted_authoriser(room_id: str, user_id: str, rule: dict[str, Any]) -> str | None:

@@ -11,7 +11,8 @@
    copied, spec v1.16) and creators are left out of the copied power levels.
 3. The recommended state is copied: server ACL, encryption, name, avatar,
    topic, guest access, history visibility, join rules, power levels (and the
-   canonical alias, with the local aliases). Membership is not copied. If the
+   canonical alias, with the local aliases). Of membership, only bans are
+   copied (with their reasons). If the
    copied power levels would not let the user send that state, they are
    raised for the user while the room is set up, then restored.
 4. Local aliases (and a published room directory entry) move to the new room.
@@ -29,6 +30,7 @@ from typing import Any
 from quart import Blueprint, Response
 
 from trioserver.accounts import profiles
+from trioserver.api.client.membership import carry_over_from_predecessor
 from trioserver.api.client.room_common import (
     PREFIX,
     check_room_id,
@@ -213,6 +215,8 @@ async def upgrade_room(prefix: str, roomId: str) -> Response:
         await send_local(
             new_room, user_id, event.event_type, event.content, state_key=event.state_key
         )
+    await _copy_bans(roomId, new_room, user_id)
+    await carry_over_from_predecessor(user_id, new_room)
     if raised is not None:
         await send_local(new_room, user_id, "m.room.power_levels", final_levels, state_key="")
     await svc.db.run_write(move_room_directory_txn, roomId, new_room, svc.clock.time_ms())
@@ -225,6 +229,27 @@ async def upgrade_room(prefix: str, roomId: str) -> Response:
     )
     await _restrict_old_room(roomId, user_id, power)
     return json_response({"replacement_room": new_room})
+
+
+async def _copy_bans(old_room: str, new_room: str, user_id: str) -> None:
+    """Step 3, membership: users banned from the old room are banned from
+    the new one, with the same reason (best effort: a ban the new room's
+    power levels refuse is logged and skipped)."""
+    svc = services()
+    banned = await svc.rooms.members(old_room, "ban")
+    if not banned:
+        return
+    keys = [("m.room.member", target) for target in banned]
+    bans = await svc.rooms.current_state_events(old_room, keys) or {}
+    for target in sorted(banned):
+        content: dict[str, Any] = {"membership": "ban"}
+        reason = bans.get(("m.room.member", target), {}).get("content", {}).get("reason")
+        if isinstance(reason, str):
+            content["reason"] = reason
+        try:
+            await send_local(new_room, user_id, "m.room.member", content, state_key=target)
+        except MatrixError as exc:
+            log.info("upgrade of %s: could not copy the ban of %s: %s", old_room, target, exc)
 
 
 async def _restrict_old_room(room_id: str, user_id: str, power: Mapping[str, Any] | None) -> None:
