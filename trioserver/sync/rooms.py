@@ -73,6 +73,8 @@ class RoomQuery:
     now_ms: int
     #: for a left room: the user's own leave event, always in the timeline
     own_member_event: str | None = None
+    #: ``use_state_after``: the state up to the end of the timeline
+    state_after: bool = False
 
 
 @dataclass(slots=True)
@@ -204,6 +206,18 @@ def summary_txn(conn: sqlite3.Connection, room_id: str, user_id: str) -> dict[st
     }
 
 
+def _state_after_ids_txn(
+    conn: sqlite3.Connection, q: RoomQuery, incremental: bool
+) -> dict[StateKey, str]:
+    """``state_after``: the state at the end of the timeline (position
+    ``q.upto``), whole or as the changes since ``q.since``; the timeline's
+    own state events included (clients update their state from this alone)."""
+    if not incremental:
+        return sql.state_at_position_txn(conn, q.room_id, q.upto)
+    folded = fold_changes(sql.state_changes_txn(conn, q.room_id, q.since, q.upto))
+    return {key: event_id for key, event_id in folded.items() if event_id is not None}
+
+
 def _lazy_members(
     conn: sqlite3.Connection,
     q: RoomQuery,
@@ -220,7 +234,11 @@ def _lazy_members(
     wanted = {("m.room.member", s) for s in senders}
     missing = [k for k in wanted if k not in state]
     if missing and timeline:
-        found = sql.state_before_event_txn(conn, timeline[0].event_id, missing)
+        if q.state_after:
+            at_end = sql.state_at_position_txn(conn, q.room_id, q.upto)
+            found = {k: at_end[k] for k in missing if k in at_end}
+        else:
+            found = sql.state_before_event_txn(conn, timeline[0].event_id, missing)
         state = {**state, **found}
     kept = {
         key: event_id
@@ -248,8 +266,11 @@ def room_txn(conn: sqlite3.Connection, q: RoomQuery) -> RoomResult:
     result.limited = limited or q.newly_joined
     start = (events[0].position or q.upto + 1) if events else q.upto + 1
     result.prev_batch = room_token(start - 1)
-    state_ids = _state_ids_txn(conn, q, start, events)
     incremental = not (q.full_state or q.since == 0)
+    if q.state_after:
+        state_ids = _state_after_ids_txn(conn, q, incremental)
+    else:
+        state_ids = _state_ids_txn(conn, q, start, events)
     delta_keys = set(state_ids) if incremental else set()
     state_filter = room_filter.state
     if state_filter.lazy_load_members:

@@ -73,6 +73,9 @@ class SyncRequest:
     sync_filter: SyncFilter
     full_state: bool = False
     set_presence: str | None = None
+    #: spec v1.16: ``state_after`` (state up to the end of the timeline)
+    #: instead of ``state`` (up to its start)
+    use_state_after: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +219,7 @@ class SyncService:
                 sync_filter=f,
                 ignored=frozenset(ignored),
                 now_ms=now_ms,
+                state_after=req.use_state_after,
             )
 
         results: dict[str, tuple[str, RoomResult]] = {}
@@ -269,7 +273,7 @@ class SyncService:
                     "events": result.timeline,
                     "limited": result.limited,
                 },
-                "state": {"events": result.state},
+                "state_after" if req.use_state_after else "state": {"events": result.state},
                 "account_data": {"events": room_data.get(room_id, [])},
             }
             if result.prev_batch:

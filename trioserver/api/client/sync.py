@@ -96,6 +96,7 @@ async def sync(prefix: str) -> Response:
         sync_filter=await load_filter(svc, owner.user_id, request.args.get("filter")),
         full_state=_bool_param("full_state"),
         set_presence=set_presence,
+        use_state_after=_bool_param("use_state_after"),
     )
     return json_response(await svc.sync.sync(sync_request))
 
