@@ -11,6 +11,7 @@ nothing).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -225,12 +226,16 @@ def thread_summaries_txn(
             "ignored": json_array(ignored_senders),
         },
     ).fetchall()
+    # Each thread's newest child, found by (root, position) in the parent index.
     latest_ids = dict(
         conn.execute(
-            "SELECT position, event_id FROM event_relations"
-            " WHERE position IN (SELECT value FROM json_each(?))",
-            (json_array([int(row[2]) for row in rows]),),
+            "SELECT r.position, r.event_id FROM json_each(?) AS j"
+            " JOIN event_relations AS r ON r.relates_to_id = json_extract(j.value, '$[0]')"
+            " AND r.position = json_extract(j.value, '$[1]')",
+            (json.dumps([[str(row[0]), int(row[2])] for row in rows]),),
         ).fetchall()
+        if rows
+        else ()
     )
     return {
         str(root): ThreadSummary(
