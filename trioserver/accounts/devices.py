@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from trioserver.accounts.activity import DeviceActivity
+from trioserver.accounts.token_cache import TokenCache
 from trioserver.db import Database
 from trioserver.db import devices as sql
 from trioserver.db.devices import StoredDevice
@@ -20,9 +21,10 @@ MAX_DISPLAY_NAME_LENGTH = 100
 
 
 class Devices:
-    def __init__(self, db: Database, activity: DeviceActivity) -> None:
+    def __init__(self, db: Database, activity: DeviceActivity, token_owners: TokenCache) -> None:
         self._db = db
         self._activity = activity
+        self._token_owners = token_owners
         #: Called after devices of a user were deleted (committed): the
         #: composition root points it at the device-list notifier, so the
         #: users watching that device list hear of it.
@@ -61,7 +63,7 @@ class Devices:
     async def delete(self, user_id: str, device_ids: Sequence[str]) -> None:
         """Delete devices of ``user_id`` with their tokens (see
         :func:`sql.delete_devices_txn`); unknown IDs are ignored."""
-        await self._db.run_write(sql.delete_devices_txn, user_id, list(device_ids))
+        await self._token_owners.write(self._db, sql.delete_devices_txn, user_id, list(device_ids))
         self._activity.forget(user_id, list(device_ids))
         await self._deleted(user_id)
 
@@ -73,7 +75,7 @@ class Devices:
             sql.delete_devices_txn(conn, user_id, ids)
             return ids
 
-        deleted = await self._db.run_write(txn)
+        deleted = await self._token_owners.write(self._db, txn)
         self._activity.forget(user_id, deleted)
         if deleted:
             await self._deleted(user_id)

@@ -22,6 +22,7 @@ from trioserver.accounts.errors import (
     LoginFailed,
     UserDeactivated,
 )
+from trioserver.accounts.token_cache import TokenCache
 from trioserver.accounts.uia import InteractiveAuth
 from trioserver.db import Database
 from trioserver.db import account_data as account_data_sql
@@ -108,7 +109,9 @@ class Accounts:
         self._dummy_hash: str | None = None
         #: Devices' last-seen activity, written in batches.
         self.activity = DeviceActivity(db)
-        self.devices = Devices(db, self.activity)
+        #: Who holds which access token, between requests.
+        self.token_owners = TokenCache()
+        self.devices = Devices(db, self.activity, self.token_owners)
         #: User-interactive auth sessions.
         self.uia = InteractiveAuth(db, clock, self.check_password)
 
@@ -303,7 +306,7 @@ class Accounts:
                 sql.upsert_device_txn(conn, user_id, device, device_display_name, now)
                 new.store_txn(conn, user_id, device, now)
 
-        await self._db.run_write(txn)
+        await self.token_owners.write(self._db, txn)
         return new.session(user_id, device) if new is not None else None
 
     # -- logging in ------------------------------------------------------
@@ -377,7 +380,10 @@ class Accounts:
             sql.upsert_device_txn(conn, user_id, device, device_display_name, now)
             new.store_txn(conn, user_id, device, now)
 
-        await self._db.run_write(txn)
+        if device_id is not None:  # the device's earlier tokens went
+            await self.token_owners.write(self._db, txn)
+        else:
+            await self._db.run_write(txn)
         return new.session(user_id, device)
 
     # -- using tokens ----------------------------------------------------
@@ -388,16 +394,21 @@ class Accounts:
         """Who holds ``access_token``, or None if it is unknown or the user is
         deactivated; raises :class:`AccessTokenExpired` for an expired one.
         Records the device's activity (``ip``, ``user_agent``) in memory."""
-        owner = await self._db.run_read(
-            sql.lookup_access_token_txn, tokens.token_hash(access_token)
-        )
+        token_hash = tokens.token_hash(access_token)
+        owner = self.token_owners.get(token_hash)
+        if owner is None:
+            owner = self._db.read_now(sql.lookup_access_token_txn, token_hash)
+            if owner is not None and not owner.completes_rotation:
+                self.token_owners.put(token_hash, owner)
         if owner is None or owner.deactivated:
             return None
         now = self._clock.time_ms()
         if owner.expires_ts is not None and owner.expires_ts <= now:
             raise AccessTokenExpired()
         if owner.completes_rotation and owner.refresh_token_hash is not None:
-            await self._db.run_write(sql.complete_rotation_txn, owner.refresh_token_hash)
+            await self.token_owners.write(
+                self._db, sql.complete_rotation_txn, owner.refresh_token_hash
+            )
         self.activity.record(owner.user_id, owner.device_id, now, ip, user_agent)
         return owner
 
@@ -406,7 +417,8 @@ class Accounts:
         is unknown or was revoked). See :func:`sql.rotate_refresh_token_txn`."""
         new = self._new_tokens(True, True)
         assert new is not None and new.refresh_token is not None and new.expires_ts is not None
-        refreshed = await self._db.run_write(
+        refreshed = await self.token_owners.write(
+            self._db,
             sql.rotate_refresh_token_txn,
             tokens.token_hash(refresh_token),
             tokens.token_hash(new.refresh_token),
@@ -435,7 +447,7 @@ class Accounts:
                 devices_sql.delete_devices_txn(conn, user_id, others)
                 deleted.extend(others)
 
-        await self._db.run_write(txn)
+        await self.token_owners.write(self._db, txn)
         self.activity.forget(user_id, deleted)
 
     async def deactivate(self, user_id: str, *, erase: bool = False) -> None:
@@ -453,5 +465,5 @@ class Accounts:
                 account_data_sql.delete_user_account_data_txn(conn, user_id)
             return devices
 
-        deleted = await self._db.run_write(txn)
+        deleted = await self.token_owners.write(self._db, txn)
         self.activity.forget(user_id, deleted)

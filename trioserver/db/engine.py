@@ -114,8 +114,11 @@ class Database:
         self._max_batch = max_batch
         self._writer_conn = connect(path)
         self._readers: list[sqlite3.Connection] = []
+        #: The connection of :meth:`read_now` (the writer's in inline mode).
+        self._now_reader = self._writer_conn
         if not inline:
             self._readers = [connect(path, read_only=True) for _ in range(readers)]
+            self._now_reader = connect(path, read_only=True)
         self._reader_limiter = trio.CapacityLimiter(max(1, readers))
         self._send, self._receive = trio.open_memory_channel[_WriteJob[Any]](queue_size)
         self._runner = BlockingRunner(inline=inline)
@@ -194,7 +197,7 @@ class Database:
             await self._writer_stopped.wait()
         async with self._reader_limiter:
             pass
-        for conn in [self._writer_conn, *self._readers]:
+        for conn in {self._writer_conn, self._now_reader, *self._readers}:
             conn.close()
         self._readers = []
 
@@ -269,6 +272,17 @@ class Database:
                 return await trio.to_thread.run_sync(self._read_on, conn, fn, args)
             finally:
                 self._readers.append(conn)
+
+    def read_now(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in a read transaction at once, on the calling
+        thread: for lookups of a few rows by index, which take microseconds,
+        less than handing them to a reader thread and back. WAL readers never
+        wait for the writer, so this does not block on it. Anything that may
+        scan should use :meth:`run_read`."""
+        if self._closed:
+            raise DatabaseClosed("the database is closed")
+        self._reads += 1
+        return self._read_on(self._now_reader, fn, args)
 
     @staticmethod
     def _read_on(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

@@ -165,7 +165,7 @@ class RoomQueries:
         return await self._db.run_read(current_sql.members_txn, room_id, membership)
 
     async def membership(self, room_id: str, user_id: str) -> str | None:
-        return await self._db.run_read(current_sql.membership_txn, room_id, user_id)
+        return self._db.read_now(current_sql.membership_txn, room_id, user_id)
 
     async def rooms_for_user(
         self, user_id: str, memberships: Iterable[str] | None = None
@@ -182,4 +182,4 @@ class RoomQueries:
         return await self._db.run_read(auth_chain_ids_txn, list(event_ids))
 
     async def room_version(self, room_id: str) -> str | None:
-        return await self._db.run_read(_room_version_txn, room_id)
+        return self._db.read_now(_room_version_txn, room_id)

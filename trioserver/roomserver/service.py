@@ -163,7 +163,7 @@ class Roomserver:
         if isinstance(item, LocalEvent):
             if item.transaction is not None:
                 key = item.transaction
-                done = await self._db.run_read(
+                done = self._db.read_now(
                     recorded_event_txn, key.user_id, key.device_id, key.scope, key.txn_id
                 )
                 if done is not None:

@@ -53,9 +53,7 @@ async def send_with_txn(
     serializes) and retries after a crash all get the first event's ID.
     """
     key = TransactionKey(owner.user_id, owner.device_id, scope, txn_id)
-    done = await services().db.run_read(
-        recorded_event_txn, owner.user_id, owner.device_id, scope, txn_id
-    )
+    done = services().db.read_now(recorded_event_txn, owner.user_id, owner.device_id, scope, txn_id)
     if done is not None:
         return done
     return await send(key)
