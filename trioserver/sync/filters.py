@@ -13,6 +13,7 @@ Pure: JSON in, an immutable :class:`SyncFilter` out, or :class:`FilterError`
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -129,8 +130,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_sync_filter_json(text: str) -> SyncFilter:
-    """A filter given inline as JSON text (the ``filter`` query parameter)."""
+    """A filter given inline as JSON text (the ``filter`` query parameter).
+    Remembered: a client sends the same filter with every sync, and filters
+    are immutable."""
     try:
         raw = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:

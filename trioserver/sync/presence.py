@@ -160,9 +160,8 @@ class PresenceTracker:
         if not changed:
             return []
         others = [u for u in changed if u != user_id]
-        visible = (
-            await self._db.run_read(users_sharing_room_txn, user_id, others) if others else set()
-        )
+        # Index lookups for a few users: at once, not on a reader thread.
+        visible = self._db.read_now(users_sharing_room_txn, user_id, others) if others else set()
         if user_id in changed:
             visible.add(user_id)
         return [

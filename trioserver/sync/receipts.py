@@ -79,7 +79,12 @@ class Receipts:
         rooms = list(room_ids)
         if not rooms or to_position <= from_position:
             return {}
-        found = await self._db.run_read(sql.receipts_changed_txn, rooms, from_position, to_position)
+        if from_position:  # what changed since the last sync: a small read, at once
+            found = self._db.read_now(sql.receipts_changed_txn, rooms, from_position, to_position)
+        else:
+            found = await self._db.run_read(
+                sql.receipts_changed_txn, rooms, from_position, to_position
+            )
         out: dict[str, dict[str, Any]] = {}
         for receipt in found:
             if receipt.receipt_type == READ_PRIVATE and receipt.user_id != user_id:

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -58,6 +59,7 @@ from trioserver.sync.sources import SyncSources
 from trioserver.util.clock import Clock
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: To-device messages per response at most (the rest come with the next one).
 TO_DEVICE_LIMIT = 100
@@ -110,7 +112,7 @@ class SyncService:
 
     async def current_token(self) -> SyncToken:
         """Every stream's position now (read after taking the wake-up)."""
-        account_data, to_device, device_lists = await self._db.run_read(_db_positions_txn)
+        account_data, to_device, device_lists = self._db.read_now(_db_positions_txn)
         s = self.sources
         return SyncToken(
             events=max(self._output.position, self._notifier.current_token().events),
@@ -162,7 +164,7 @@ class SyncService:
         # Marked first: a delivery to the device meanwhile unmarks it.
         self._to_device_clean.add(device)
         try:
-            if await self._db.run_read(to_device_sql.has_delivered_txn, user_id, device_id, upto):
+            if self._db.read_now(to_device_sql.has_delivered_txn, user_id, device_id, upto):
                 await self._db.run_write(
                     to_device_sql.delete_delivered_txn, user_id, device_id, upto
                 )
@@ -177,7 +179,7 @@ class SyncService:
             return cached[1]
         ignored = frozenset(
             ignored_users_from_json(
-                await self._db.run_read(
+                self._db.read_now(
                     account_data_sql.get_account_data_txn, user_id, None, IGNORED_USER_LIST
                 )
             )
@@ -188,13 +190,24 @@ class SyncService:
 
     # -- building --------------------------------------------------------
 
+    async def _read(self, incremental: bool, fn: Callable[..., T], *args: Any) -> T:
+        """A read of an incremental sync is small (what changed since the
+        last one): it runs at once on this thread, cheaper than a hop to a
+        reader thread. An initial or full-state sync's reads go to a reader."""
+        if incremental:
+            return self._db.read_now(fn, *args)
+        return await self._db.run_read(fn, *args)
+
+    async def _room(self, q: RoomQuery) -> RoomResult:
+        return await self._read(not q.full_state, room_txn, q)
+
     async def _build(
         self, req: SyncRequest, since: SyncToken | None, token: SyncToken
     ) -> dict[str, Any]:
         f = req.sync_filter
         s_events = since.events if since else 0
         ignored = await self._ignored_users(req.user_id, token.account_data)
-        memberships, active, forgotten = await self._db.run_read(
+        memberships, active, forgotten = self._db.read_now(
             _memberships_txn, req.user_id, s_events, token.events
         )
         now_ms = self._clock.time_ms()
@@ -235,7 +248,7 @@ class SyncService:
                     q = replace(q, full_state=True, newly_joined=True)
                 elif since is not None and not req.full_state and room_id not in active:
                     continue
-                results[room_id] = ("join", await self._db.run_read(room_txn, q))
+                results[room_id] = ("join", await self._room(q))
             elif m.now in _LEFT:
                 if since is None:
                     if not f.room.include_leave or room_id in forgotten:
@@ -245,7 +258,7 @@ class SyncService:
                 else:
                     newly_left.add(room_id)
                 q = replace(q, upto=m.position, own_member_event=m.event_id)
-                results[room_id] = ("leave", await self._db.run_read(room_txn, q))
+                results[room_id] = ("leave", await self._room(q))
             elif m.now in ("invite", "knock") and (since is None or changed):
                 assert m.event_id is not None
                 stripped = await self._db.run_read(stripped_state_txn, room_id, m.event_id)
@@ -327,7 +340,7 @@ class SyncService:
             "presence": {"events": await self._presence(req, since, token)},
             "to_device": {"events": to_device},
         }
-        keys, device_lists = await self._db.run_read(
+        keys, device_lists = self._db.read_now(
             _keys_txn, req, since, token, sorted(newly_joined), sorted(newly_left)
         )
         response["device_one_time_keys_count"] = keys[0]
@@ -342,8 +355,12 @@ class SyncService:
         after = since.account_data if since else 0
         if after >= token.account_data and since is not None:
             return [], {}
-        changes = await self._db.run_read(
-            account_data_sql.changes_since_txn, req.user_id, after, token.account_data
+        changes = await self._read(
+            since is not None,
+            account_data_sql.changes_since_txn,
+            req.user_id,
+            after,
+            token.account_data,
         )
         f = req.sync_filter
         global_events: list[dict[str, Any]] = []
@@ -403,7 +420,8 @@ class SyncService:
         after = since.to_device if since else 0
         if since is not None and after >= token.to_device:
             return [], token.to_device
-        messages = await self._db.run_read(
+        messages = await self._read(
+            since is not None,
             to_device_sql.messages_txn,
             req.user_id,
             req.device_id,

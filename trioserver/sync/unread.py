@@ -204,7 +204,10 @@ class UnreadCounter:
         entry = self._cache.get(key)
         usable = entry is not None and entry.rules_version == version
         cached = (entry.receipts_key, entry.scanned_to) if entry is not None and usable else None
-        inputs, state, first = await self._db.run_read(_room_read_txn, user_id, room_id, cached)
+        if cached is not None:  # extending a count: the few events since, at once
+            inputs, state, first = self._db.read_now(_room_read_txn, user_id, room_id, cached)
+        else:
+            inputs, state, first = await self._db.run_read(_room_read_txn, user_id, room_id, cached)
         receipts_key = tuple(sorted(inputs.receipts.items()))
         if entry is None or entry.receipts_key != receipts_key or entry.rules_version != version:
             entry = _Entry(receipts_key, version, scanned_to=_start_of(inputs), scanned=0)

@@ -62,7 +62,7 @@ async def load_filter(svc: Services, user_id: str, value: str | None) -> SyncFil
             return parse_sync_filter_json(value)
         text = None
         if value.isdigit() and len(value) < 18:
-            text = await svc.db.run_read(filters_sql.get_filter_txn, user_id, int(value))
+            text = svc.db.read_now(filters_sql.get_filter_txn, user_id, int(value))
         if text is None:
             raise MatrixError("M_INVALID_PARAM", f"Unknown filter {value[:40]!r}")
         return parse_sync_filter_json(text)
