@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from trioserver.protocol.property_paths import split_path
 from trioserver.push.evaluate import (
     PushContext,
+    compile_condition,
+    compile_rules,
+    condition_matches,
     evaluate,
     glob_matches,
     highlights,
     matching_rule,
     notifies,
-    split_path,
 )
 from trioserver.push.rules import DefaultChange, UserRule, default_rules, ruleset
 
@@ -198,9 +201,9 @@ def test_default_rules(
     highlight: bool,
 ) -> None:
     rules = ruleset(ME, [])
-    actions = evaluate(rules, event, ctx)
+    actions = evaluate(compile_rules(rules), event, ctx)
     if event["sender"] != ME:
-        found = matching_rule(rules, event, ctx)
+        found = matching_rule(compile_rules(rules), event, ctx)
         assert (found[1]["rule_id"] if found else None) == rule_id
     assert notifies(actions) is notify
     assert highlights(actions) is highlight
@@ -219,16 +222,18 @@ def test_keyword_display_name_room_and_sender_rules() -> None:
         ),
     ]
     rules = ruleset(ME, own)
-    assert highlights(evaluate(rules, _msg("Time for teatime!"), _ctx()))
-    assert not highlights(evaluate(rules, _msg("steam"), _ctx()))
-    assert highlights(evaluate(rules, _msg("hello me myself, there"), _ctx()))
-    assert not highlights(evaluate(rules, _msg("hello me myselfish"), _ctx()))
+    assert highlights(evaluate(compile_rules(rules), _msg("Time for teatime!"), _ctx()))
+    assert not highlights(evaluate(compile_rules(rules), _msg("steam"), _ctx()))
+    assert highlights(evaluate(compile_rules(rules), _msg("hello me myself, there"), _ctx()))
+    assert not highlights(evaluate(compile_rules(rules), _msg("hello me myselfish"), _ctx()))
     quiet = {**_msg("tea"), "room_id": "!quiet:hs"}
-    assert highlights(evaluate(rules, quiet, _ctx()))  # content rules come before room rules
-    assert evaluate(rules, {**_msg("x"), "room_id": "!quiet:hs"}, _ctx()) == []
+    assert highlights(
+        evaluate(compile_rules(rules), quiet, _ctx())
+    )  # content rules come before room rules
+    assert evaluate(compile_rules(rules), {**_msg("x"), "room_id": "!quiet:hs"}, _ctx()) == []
     # The master rule, once enabled, silences everything (even user overrides).
     silenced = ruleset(ME, own, [DefaultChange("override", ".m.rule.master", enabled=True)])
-    assert evaluate(silenced, _msg("tea"), _ctx()) == []
+    assert evaluate(compile_rules(silenced), _msg("tea"), _ctx()) == []
     # A default rule's actions can be changed.
     loud = ruleset(
         ME,
@@ -239,12 +244,12 @@ def test_keyword_display_name_room_and_sender_rules() -> None:
             )
         ],
     )
-    assert highlights(evaluate(loud, _msg(), _ctx()))
+    assert highlights(evaluate(compile_rules(loud), _msg(), _ctx()))
 
 
 def test_conditions_edge_cases() -> None:
-    assert split_path("content.m\\.mentions.room") == ["content", "m.mentions", "room"]
-    assert split_path("a\\\\.b") == ["a\\", "b"]
+    assert split_path("content.m\\.mentions.room") == ("content", "m.mentions", "room")
+    assert split_path("a\\\\.b") == ("a\\", "b")
     assert glob_matches("lunc?*", "LUNCH") and not glob_matches("lunc?*", " lunch")
     assert glob_matches("ex*ple", "An exciting triple-whammy", words=True)
     assert not glob_matches("ample", "example", words=True)
@@ -266,7 +271,7 @@ def test_conditions_edge_cases() -> None:
                 }
             ]
         }
-        assert notifies(evaluate(rules, _msg(), _ctx(members))) is expected, spec
+        assert notifies(evaluate(compile_rules(rules), _msg(), _ctx(members))) is expected, spec
     unknown = {
         "override": [
             {
@@ -277,14 +282,16 @@ def test_conditions_edge_cases() -> None:
             }
         ]
     }
-    assert evaluate(unknown, _msg(), _ctx()) == []
+    assert evaluate(compile_rules(unknown), _msg(), _ctx()) == []
     prop = {"kind": "event_property_is", "key": "content.n", "value": 1}
     is_rules = {
         "override": [{"rule_id": "p", "enabled": True, "conditions": [prop], "actions": ["notify"]}]
     }
-    assert notifies(evaluate(is_rules, _msg(n=1), _ctx()))
-    assert not notifies(evaluate(is_rules, _msg(n=True), _ctx()))  # no bool/int mixing
-    assert not notifies(evaluate(is_rules, _msg(n="1"), _ctx()))
+    assert notifies(evaluate(compile_rules(is_rules), _msg(n=1), _ctx()))
+    assert not notifies(
+        evaluate(compile_rules(is_rules), _msg(n=True), _ctx())
+    )  # no bool/int mixing
+    assert not notifies(evaluate(compile_rules(is_rules), _msg(n="1"), _ctx()))
 
 
 def test_defaults_shape() -> None:
@@ -346,8 +353,8 @@ def test_evaluator_never_raises_and_picks_first_match(
         ME, [UserRule("override", "x", {"conditions": conditions}, ["notify", "x-custom"])]
     )
     ctx = PushContext(ME, 3, "me", {"users": "bad"}, None, "99")
-    actions = evaluate(rules, event, ctx)
-    found = matching_rule(rules, event, ctx)
+    actions = evaluate(compile_rules(rules), event, ctx)
+    found = matching_rule(compile_rules(rules), event, ctx)
     if event.get("sender") == ME:
         assert actions == []
     else:
@@ -360,3 +367,48 @@ def test_escaped_literal_pattern_matches_itself(text: str) -> None:
     assert glob_matches(
         literal, literal.upper() if literal.upper().lower() == literal.lower() else literal
     )
+
+
+_match_values = st.sampled_from(
+    ["hello", "HELLO there", "he*", "h?llo", "", "a.b", "x y z", "say hello!", "hellos"]
+)
+
+
+@given(
+    event=st.fixed_dictionaries(
+        {"type": st.sampled_from(["m.room.message", "m.reaction"]), "sender": _match_values},
+        optional={
+            "content": st.fixed_dictionaries(
+                {},
+                optional={"body": _match_values | _json, "a.b": _match_values, "a": _json},
+            )
+        },
+    ),
+    condition=st.one_of(
+        _conditions.map(lambda cs: cs[0] if cs else {}),
+        st.fixed_dictionaries(
+            {
+                "kind": st.just("event_match"),
+                "key": st.sampled_from(["content.body", "type", "sender", "content.a\\.b"]),
+                "pattern": _match_values,
+            }
+        ),
+    ),
+)
+@example(
+    event={"type": "m.room.message", "sender": "x", "content": {"body": "say hello!"}},
+    condition={"kind": "event_match", "key": "content.body", "pattern": "hello"},
+)
+@example(
+    event={"type": "m.room.message", "sender": "x", "content": {"a.b": "HELLO"}},
+    condition={"kind": "event_match", "key": "content.a\\.b", "pattern": "h?llo"},
+)
+@example(
+    event={"type": "m.room.message", "sender": "x"},
+    condition={"kind": "event_match", "key": "type", "pattern": "m.room"},
+)
+def test_compiled_conditions_match_exactly_as_the_rules_say(
+    event: dict[str, Any], condition: Any
+) -> None:
+    ctx = PushContext(ME, 3, "me", None, None, "12")
+    assert compile_condition(condition)(event, ctx) is condition_matches(condition, event, ctx)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from trioserver.protocol.power_levels import PowerLevels, creators, power_level_of
+from trioserver.protocol.property_paths import split_path
 from trioserver.protocol.room_versions import ROOM_VERSIONS
 from trioserver.push.rules import KINDS, Ruleset, conditions_of
 
@@ -40,35 +41,17 @@ class PushContext:
     room_version: str = "10"
 
 
-def split_path(key: str) -> list[str]:
-    """A dot-separated property path: ``\\.`` is a literal dot, ``\\\\`` a
-    literal backslash, any other backslash is itself."""
-    parts: list[str] = []
-    current: list[str] = []
-    i = 0
-    while i < len(key):
-        char = key[i]
-        if char == "\\" and i + 1 < len(key) and key[i + 1] in ".\\":
-            current.append(key[i + 1])
-            i += 2
-            continue
-        if char == ".":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return parts
-
-
 _ABSENT = object()
 
 
 def lookup(event: Mapping[str, Any], key: str) -> Any:
     """The value at ``key`` in ``event`` (``_ABSENT`` when missing)."""
+    return _lookup_path(event, split_path(key))
+
+
+def _lookup_path(event: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = event
-    for part in split_path(key):
+    for part in path:
         if not isinstance(value, Mapping) or part not in value:
             return _ABSENT
         value = value[part]
@@ -121,8 +104,12 @@ def _display_name_matches(event: Mapping[str, Any], name: str | None) -> bool:
     body = lookup(event, "content.body")
     if not name or not isinstance(body, str):
         return False
-    pattern = re.compile(f"(?<![{_WORD}]){re.escape(name)}(?![{_WORD}])", re.IGNORECASE)
-    return pattern.search(body) is not None
+    return _display_name_pattern(name).search(body) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _display_name_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(f"(?<![{_WORD}]){re.escape(name)}(?![{_WORD}])", re.IGNORECASE)
 
 
 def _sender_may_notify(event: Mapping[str, Any], key: Any, ctx: PushContext) -> bool:
@@ -170,21 +157,74 @@ def condition_matches(condition: Any, event: Mapping[str, Any], ctx: PushContext
     return False
 
 
+Predicate = Callable[[Mapping[str, Any], PushContext], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRules:
+    """A ruleset ready to evaluate against many events: its enabled rules in
+    evaluation order, each with its conditions as predicates (paths split,
+    globs compiled once). Make with :func:`compile_rules`."""
+
+    rules: tuple[tuple[str, Mapping[str, Any], tuple[Predicate, ...]], ...]
+
+
+def _never(event: Mapping[str, Any], ctx: PushContext) -> bool:
+    return False
+
+
+def compile_condition(condition: Any) -> Predicate:
+    """``condition`` as a predicate, equal to :func:`condition_matches`.
+    ``event_match``, the condition of most rules, is specialised; the others
+    are rarer and use :func:`condition_matches` itself."""
+    if not isinstance(condition, Mapping):
+        return _never
+    if condition.get("kind") != "event_match":
+        return functools.partial(_general, condition)
+    key, pattern = condition.get("key"), condition.get("pattern")
+    if not isinstance(key, str) or not isinstance(pattern, str):
+        return _never
+    path = split_path(key)
+    words = key == "content.body"
+    regex = _glob(pattern, words)
+    test = regex.search if words else regex.fullmatch
+
+    def event_match(event: Mapping[str, Any], ctx: PushContext) -> bool:
+        value = _lookup_path(event, path)
+        return isinstance(value, str) and test(value) is not None
+
+    return event_match
+
+
+def _general(condition: Any, event: Mapping[str, Any], ctx: PushContext) -> bool:
+    return condition_matches(condition, event, ctx)
+
+
+def compile_rules(rules: Ruleset) -> CompiledRules:
+    return CompiledRules(
+        tuple(
+            (kind, rule, tuple(compile_condition(c) for c in conditions_of(kind, rule)))
+            for kind in KINDS
+            for rule in rules.get(kind, [])
+            if rule.get("enabled", True)
+        )
+    )
+
+
 def matching_rule(
-    rules: Ruleset, event: Mapping[str, Any], ctx: PushContext
-) -> tuple[str, dict[str, Any]] | None:
+    rules: CompiledRules, event: Mapping[str, Any], ctx: PushContext
+) -> tuple[str, Mapping[str, Any]] | None:
     """The kind and rule of the first enabled rule matching ``event``."""
-    for kind in KINDS:
-        for rule in rules.get(kind, []):
-            if not rule.get("enabled", True):
-                continue
-            conditions = conditions_of(kind, rule)
-            if all(condition_matches(c, event, ctx) for c in conditions):
-                return kind, rule
+    for kind, rule, conditions in rules.rules:
+        for condition in conditions:
+            if not condition(event, ctx):
+                break
+        else:
+            return kind, rule
     return None
 
 
-def evaluate(rules: Ruleset, event: Mapping[str, Any], ctx: PushContext) -> list[Any]:
+def evaluate(rules: CompiledRules, event: Mapping[str, Any], ctx: PushContext) -> list[Any]:
     """The actions for ``event`` (``[]``: no rule matched, or it does nothing).
     Events the user sent themselves never notify (spec: "Push Rules")."""
     if event.get("sender") == ctx.user_id:

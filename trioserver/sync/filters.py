@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from trioserver.protocol.property_paths import split_path
 from trioserver.rooms.filters import (
     EventFilter,
     FilterError,
@@ -73,11 +73,6 @@ class SyncFilter:
     room: RoomFilter = field(default_factory=RoomFilter)
 
 
-def _split_path(path: str) -> tuple[str, ...]:
-    parts = re.split(r"(?<!\\)\.", path)
-    return tuple(part.replace("\\.", ".") for part in parts)
-
-
 def _strings(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
     value = raw.get(key)
     if value is None:
@@ -118,7 +113,7 @@ def parse_sync_filter(raw: Any) -> SyncFilter:
         account_data=parse_room_event_filter(_object(room_raw, "account_data")),
     )
     return SyncFilter(
-        event_fields=None if fields is None else tuple(_split_path(f) for f in fields),
+        event_fields=None if fields is None else tuple(split_path(f) for f in fields),
         event_format=event_format,
         presence=parse_event_filter(_object(raw, "presence")),
         account_data=parse_event_filter(_object(raw, "account_data")),

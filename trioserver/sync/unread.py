@@ -35,7 +35,14 @@ from trioserver.db import Database
 from trioserver.db import push_rules as rules_sql
 from trioserver.db import receipts as sql
 from trioserver.db.roomserver_current import rooms_for_user_txn
-from trioserver.push.evaluate import PushContext, evaluate, highlights, notifies
+from trioserver.push.evaluate import (
+    CompiledRules,
+    PushContext,
+    compile_rules,
+    evaluate,
+    highlights,
+    notifies,
+)
 from trioserver.push.rules import DefaultChange, Ruleset, UserRule, ruleset
 from trioserver.sync.receipts import RECEIPT_TYPES
 
@@ -139,7 +146,7 @@ class UnreadCounter:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cache: collections.OrderedDict[tuple[str, str], _Entry] = collections.OrderedDict()
-        self._rules: dict[str, tuple[int, Ruleset]] = {}
+        self._rules: dict[str, tuple[int, Ruleset, CompiledRules]] = {}
         self._rules_version: dict[str, int] = {}
 
     # -- push rules ---------------------------------------------------------
@@ -151,19 +158,27 @@ class UnreadCounter:
 
     async def ruleset(self, user_id: str) -> Ruleset:
         """The user's full ruleset, in evaluation order."""
+        return (await self._cached_rules(user_id))[0]
+
+    async def compiled_rules(self, user_id: str) -> CompiledRules:
+        """The user's ruleset, compiled for evaluation."""
+        return (await self._cached_rules(user_id))[1]
+
+    async def _cached_rules(self, user_id: str) -> tuple[Ruleset, CompiledRules]:
         version = self._rules_version.get(user_id, 0)
         cached = self._rules.get(user_id)
         if cached is not None and cached[0] == version:
-            return cached[1]
+            return cached[1], cached[2]
         own, changes = await self._db.run_read(_rules_txn, user_id)
         rules = ruleset(
             user_id,
             [UserRule(k, r, b, a, e) for k, r, b, a, e in own],
             [DefaultChange(k, r, e, a) for k, r, e, a in changes],
         )
+        compiled = compile_rules(rules)
         if self._rules_version.get(user_id, 0) == version:
-            self._rules[user_id] = (version, rules)
-        return rules
+            self._rules[user_id] = (version, rules, compiled)
+        return rules, compiled
 
     # -- counts ------------------------------------------------------------
 
@@ -231,7 +246,7 @@ class UnreadCounter:
         batch: list[sql.RoomEvent],
     ) -> None:
         """Evaluate the events after ``entry.scanned_to``, starting with ``batch``."""
-        rules = await self.ruleset(user_id)
+        rules = await self.compiled_rules(user_id)
         ctx = PushContext(
             user_id=user_id,
             member_count=state.member_count,
@@ -286,7 +301,7 @@ class UnreadCounter:
         rooms = await self._db.run_read(rooms_for_user_txn, user_id, ["join"])
         if not rooms:
             return [], None
-        rules = await self.ruleset(user_id)
+        rules = await self.compiled_rules(user_id)
         contexts: dict[str, PushContext | None] = {}
         receipts: dict[str, _Inputs] = {}
         found: list[Notification] = []
