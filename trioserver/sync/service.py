@@ -198,8 +198,19 @@ class SyncService:
             return self._db.read_now(fn, *args)
         return await self._db.run_read(fn, *args)
 
-    async def _room(self, q: RoomQuery) -> RoomResult:
-        return await self._read(not q.full_state, room_txn, q)
+    async def _rooms(
+        self, queries: list[tuple[str, str, RoomQuery]]
+    ) -> dict[str, tuple[str, RoomResult]]:
+        """``{room_id: (kind, result)}``, each room read at once on this
+        thread: a room's read is mostly Python (decoding and formatting
+        events), which a reader thread would only run slower, fighting this
+        one for the GIL. Between the rooms of an initial sync other tasks run."""
+        results: dict[str, tuple[str, RoomResult]] = {}
+        for room_id, kind, q in queries:
+            results[room_id] = (kind, self._db.read_now(room_txn, q))
+            if q.full_state:
+                await trio.lowlevel.checkpoint()
+        return results
 
     async def _build(
         self, req: SyncRequest, since: SyncToken | None, token: SyncToken
@@ -235,7 +246,7 @@ class SyncService:
                 state_after=req.use_state_after,
             )
 
-        results: dict[str, tuple[str, RoomResult]] = {}
+        queries: list[tuple[str, str, RoomQuery]] = []
         for room_id, m in sorted(memberships.items()):
             if not f.room.allows_room(room_id):
                 continue
@@ -248,7 +259,7 @@ class SyncService:
                     q = replace(q, full_state=True, newly_joined=True)
                 elif since is not None and not req.full_state and room_id not in active:
                     continue
-                results[room_id] = ("join", await self._room(q))
+                queries.append((room_id, "join", q))
             elif m.now in _LEFT:
                 if since is None:
                     if not f.room.include_leave or room_id in forgotten:
@@ -258,7 +269,7 @@ class SyncService:
                 else:
                     newly_left.add(room_id)
                 q = replace(q, upto=m.position, own_member_event=m.event_id)
-                results[room_id] = ("leave", await self._room(q))
+                queries.append((room_id, "leave", q))
             elif m.now in ("invite", "knock") and (since is None or changed):
                 assert m.event_id is not None
                 stripped = await self._db.run_read(stripped_state_txn, room_id, m.event_id)
@@ -272,6 +283,7 @@ class SyncService:
                 else:
                     knock[room_id] = {"knock_state": {"events": stripped}}
 
+        results = await self._rooms(queries)
         # account data, ephemeral, unread counts
         global_data, room_data = await self._account_data(req, since, token)
         joined_now = {r for r, m in memberships.items() if m.now == "join"}

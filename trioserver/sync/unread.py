@@ -31,6 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import trio
+
 from trioserver.db import Database
 from trioserver.db import push_rules as rules_sql
 from trioserver.db import receipts as sql
@@ -191,8 +193,8 @@ class UnreadCounter:
         ``unread_thread_notifications`` (the ``unread_thread_notifications``
         filter); without, the counts cover the whole room and the map is empty."""
         out: dict[str, dict[str, Any]] = {}
-        for room_id in room_ids:
-            counts = await self._room_counts(user_id, room_id)
+        counted = {room_id: await self._room_counts(user_id, room_id) for room_id in room_ids}
+        for room_id, counts in counted.items():
             main = counts.get(MAIN, _Counts())
             if threaded:
                 threads = {
@@ -219,10 +221,10 @@ class UnreadCounter:
         entry = self._cache.get(key)
         usable = entry is not None and entry.rules_version == version
         cached = (entry.receipts_key, entry.scanned_to) if entry is not None and usable else None
-        if cached is not None:  # extending a count: the few events since, at once
-            inputs, state, first = self._db.read_now(_room_read_txn, user_id, room_id, cached)
-        else:
-            inputs, state, first = await self._db.run_read(_room_read_txn, user_id, room_id, cached)
+        # At once on this thread, like a sync's room reads (see SyncService._rooms).
+        inputs, state, first = self._db.read_now(_room_read_txn, user_id, room_id, cached)
+        if cached is None:
+            await trio.lowlevel.checkpoint()
         receipts_key = tuple(sorted(inputs.receipts.items()))
         if entry is None or entry.receipts_key != receipts_key or entry.rules_version != version:
             entry = _Entry(receipts_key, version, scanned_to=_start_of(inputs), scanned=0)
