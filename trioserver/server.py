@@ -45,9 +45,12 @@ from trioserver.sync.typing import TypingTracker
 from trioserver.sync.unread import UnreadCounter
 from trioserver.util.blocking import BlockingRunner
 from trioserver.util.clock import Clock, SystemClock
-from trioserver.util.memory import return_freed_memory
+from trioserver.util.memory import return_freed_memory, trim_every
 
 log = logging.getLogger("trioserver")
+
+#: How often freed heap memory goes back to the system (util.memory).
+TRIM_SECONDS = 10.0
 
 
 @dataclass
@@ -170,8 +173,9 @@ async def run_homeserver(
             media = install_media(app, services)
             await nursery.start(media.repository.run)
             shutdown = trio.Event()
-            if handle_signals:
+            if handle_signals:  # the process is ours
                 nursery.start_soon(_watch_signals, shutdown, nursery.cancel_scope)
+                nursery.start_soon(trim_every, TRIM_SECONDS)
             binds = await nursery.start(
                 _serve_http, app, hypercorn_config(config), shutdown.wait, db, nursery.cancel_scope
             )

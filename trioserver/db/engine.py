@@ -45,8 +45,14 @@ _PRAGMAS = (
     "PRAGMA busy_timeout = 10000",
     "PRAGMA synchronous = FULL",
     "PRAGMA temp_store = MEMORY",
-    "PRAGMA cache_size = -16000",
 )
+
+#: Page cache per connection, in KiB. Each connection has its own, all
+#: holding copies of the same pages (the OS caches the file besides): the
+#: writer's is the one that saves work (index pages it updates on every
+#: commit); a reader's mostly duplicates the writer's and the OS's.
+WRITER_CACHE_KIB = 8192
+READER_CACHE_KIB = 2048
 
 
 class DatabaseClosed(Exception):
@@ -91,6 +97,8 @@ def connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"could not switch {path} to WAL mode (got {mode})")
+    cache_kib = READER_CACHE_KIB if read_only else WRITER_CACHE_KIB
+    conn.execute(f"PRAGMA cache_size = -{cache_kib}")
     if read_only:
         conn.execute("PRAGMA query_only = ON")
     return conn

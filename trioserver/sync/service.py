@@ -61,6 +61,8 @@ from trioserver.util.clock import Clock
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Initial and full-state syncs built at the same time at most.
+FULL_SYNCS_AT_ONCE = 2
 #: To-device messages per response at most (the rest come with the next one).
 TO_DEVICE_LIMIT = 100
 _LEFT = ("leave", "ban")
@@ -107,6 +109,10 @@ class SyncService:
         self._to_device_clean: set[tuple[str, str]] = set()
         #: Per user: (account-data position, ignored users) of the last read.
         self._ignored: dict[str, tuple[int, frozenset[str]]] = {}
+        #: Initial and full-state syncs built at once at most: each builds a
+        #: large response; two hundred clients starting together would hold
+        #: two hundred of them in memory, and finish no sooner (one core).
+        self._full_builds = trio.CapacityLimiter(FULL_SYNCS_AT_ONCE)
 
     # -- positions -------------------------------------------------------
 
@@ -143,11 +149,13 @@ class SyncService:
             wake = self._notifier.wake_up(req.user_id)
             token = await self.current_token()
             since = _effective_since(req.since, token)
-            if since is not None and waits and _unchanged(since, token):
-                response = None
-            else:
+            if not waits:
+                async with self._full_builds:
+                    return await self._build(req, since, token)
+            response = None
+            if since is None or not _unchanged(since, token):
                 response = await self._build(req, since, token)
-                if not waits or not _is_empty(response):
+                if not _is_empty(response):
                     return response
             if trio.current_time() >= deadline:
                 return response or _empty(token.at_least(since or token))
