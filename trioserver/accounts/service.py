@@ -104,8 +104,9 @@ class Accounts:
         self._hasher: PasswordHasher = (
             passwords.FAST if fast_password_hashing else passwords.PRODUCTION
         )
-        # At most two hashes at once: each holds its memory-hard buffer.
-        self._cpu = BlockingRunner(inline=db.inline, limiter=trio.CapacityLimiter(2))
+        # One hash at a time: each holds its memory-hard buffer while it runs
+        # (~15 ms), and a small machine's memory runs out before its CPU.
+        self._cpu = BlockingRunner(inline=db.inline, limiter=trio.CapacityLimiter(1))
         self._dummy_hash: str | None = None
         #: Devices' last-seen activity, written in batches.
         self.activity = DeviceActivity(db)

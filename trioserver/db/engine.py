@@ -113,7 +113,7 @@ class Database:
         path: str,
         *,
         inline: bool = False,
-        readers: int = 4,
+        readers: int = 2,
         queue_size: int = 1000,
         max_batch: int = 500,
     ) -> None:

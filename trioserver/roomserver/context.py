@@ -47,7 +47,7 @@ class EventCache:
     """A bounded LRU of PDUs by event ID (events never change once stored;
     redaction is applied when serving them, not here)."""
 
-    def __init__(self, size: int = 50_000) -> None:
+    def __init__(self, size: int = 10_000) -> None:
         self._size = size
         self._events: collections.OrderedDict[str, PDU] = collections.OrderedDict()
 

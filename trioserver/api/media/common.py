@@ -4,9 +4,8 @@ its start and stop, query parameters, and streamed responses."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import cast
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, cast
 
 import trio
 from quart import Blueprint, Response, current_app, request
@@ -16,10 +15,12 @@ from trioserver.api.context import Services, services
 from trioserver.api.media import body
 from trioserver.api.ratelimit import RateLimited
 from trioserver.media.addresses import parse_networks
-from trioserver.media.preview import UrlPreviewer
 from trioserver.media.repository import MediaRepository
 from trioserver.protocol.errors import MatrixError
 from trioserver.util.ratelimit import Rate
+
+if TYPE_CHECKING:
+    from trioserver.media.preview import UrlPreviewer
 
 blueprint = Blueprint("media", __name__)
 blueprint.record_once(lambda state: body.install(cast(QuartTrio, state.app)))
@@ -28,10 +29,21 @@ _EXTENSION = "trioserver.media"
 _INTEGER = re.compile(r"-?[0-9]{1,15}")
 
 
-@dataclass(frozen=True, slots=True)
 class MediaServices:
-    repository: MediaRepository
-    previewer: UrlPreviewer
+    def __init__(
+        self, repository: MediaRepository, make_previewer: Callable[[], UrlPreviewer]
+    ) -> None:
+        self.repository = repository
+        self._make_previewer = make_previewer
+        self._previewer: UrlPreviewer | None = None
+
+    @property
+    def previewer(self) -> UrlPreviewer:
+        """The URL previewer, made (and its HTTP client code loaded: ~4 MiB
+        of memory) on first use: most servers never preview a URL."""
+        if self._previewer is None:
+            self._previewer = self._make_previewer()
+        return self._previewer
 
     @classmethod
     def build(cls, svc: Services) -> MediaServices:
@@ -43,13 +55,14 @@ class MediaServices:
             max_upload_bytes=config.max_upload_bytes,
             quota_bytes=config.media_quota_bytes or None,
         )
-        previewer = UrlPreviewer(
-            svc.db,
-            svc.clock,
-            repository,
-            allowed_networks=parse_networks(config.url_preview_allowed_ips),
-        )
-        return cls(repository, previewer)
+        allowed = parse_networks(config.url_preview_allowed_ips)
+
+        def make_previewer() -> UrlPreviewer:
+            from trioserver.media.preview import UrlPreviewer  # late: see previewer
+
+            return UrlPreviewer(svc.db, svc.clock, repository, allowed_networks=allowed)
+
+        return cls(repository, make_previewer)
 
 
 def install_media(app: QuartTrio, svc: Services) -> MediaServices:
