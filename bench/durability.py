@@ -24,7 +24,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -36,13 +35,9 @@ from urllib.parse import quote
 import httpx
 import trio
 
+from bench.compare.processes import free_port, wait_until_up
+
 V3 = "/_matrix/client/v3"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -106,17 +101,8 @@ class Server:
                 stdout=log,
                 stderr=log,
             )
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as http:
-            for _ in range(400):
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited: see {self.log}")
-                try:
-                    if (await http.get("/_matrix/client/versions")).status_code == 200:
-                        return time.perf_counter() - started
-                except httpx.TransportError:
-                    pass
-                await trio.sleep(0.025)
-        raise RuntimeError("server did not start")
+        assert self.proc is not None
+        return await wait_until_up(self.proc, self.base_url, self.log, started)
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs in the server."""

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _cpu_ticks(stat: str) -> int:
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -82,28 +87,26 @@ class Server:
 
     def rss_bytes(self) -> int | None:
         """Resident memory of the server and its children (``/proc/*/statm``)."""
+        pages = self._sum_over_tree("statm", lambda text: int(text.split()[1]))
+        return None if pages is None else pages * _PAGE
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server and its children so far."""
+        ticks = self._sum_over_tree("stat", _cpu_ticks)
+        return None if ticks is None else ticks / _TICKS
+
+    def _sum_over_tree(self, name: str, read: Callable[[str], int]) -> int | None:
+        """``read(/proc/<pid>/<name>)`` summed over the server and its children
+        (a process gone meanwhile counts 0); None before the server runs."""
         if self.pid is None:
             return None
         total = 0
         for pid in _process_tree(self.pid):
             try:
-                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+                total += read(Path(f"/proc/{pid}/{name}").read_text())
             except OSError:
                 continue
         return total
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the server and its children so far."""
-        if self.pid is None:
-            return None
-        ticks = 0
-        for pid in _process_tree(self.pid):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / _TICKS
 
     def db_bytes(self) -> int | None:
         """The database files' size on disk (main file, WAL, shared memory)."""
@@ -136,7 +139,9 @@ def target_server(url: str) -> Server:
     return Server(name="target", base_url=url.rstrip("/"), server_name="")
 
 
-async def _wait_until_up(process: trio.Process, base_url: str, log: Path, started: float) -> float:
+async def wait_until_up(process: trio.Process, base_url: str, log: Path, started: float) -> float:
+    """Seconds from ``started`` to the first answered ``/versions``; raises
+    with the end of ``log`` if the server exits or never answers."""
     async with httpx.AsyncClient(base_url=base_url, timeout=2) as http:
         deadline = time.perf_counter() + START_TIMEOUT
         while time.perf_counter() < deadline:
@@ -167,7 +172,7 @@ async def _running(
         started = time.perf_counter()
         process = await trio.lowlevel.open_process(command, stdout=sink, stderr=sink)
     try:
-        startup = await _wait_until_up(process, base_url, log, started)
+        startup = await wait_until_up(process, base_url, log, started)
         db_paths = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
         yield Server(name, base_url, SERVER_NAME, process.pid, db_paths, startup)
     finally:

@@ -5,201 +5,39 @@ and says what the rules must decide: allowed (None) or the key of the rule
 that rejects it (``AuthError.rule``), possibly depending on the version's
 flags. Most rules have an allowed and a forbidden row.
 
-Events have the format of their room version: v1/v2 carry an ``event_id``
-(``$n:server``) and cite ``[id, {hashes}]`` pairs; v3+ carry no ID (the
-builder gives each a fake one, ``$fake-n``, used where other events cite it
-and passed to ``check_auth`` as the create event's ID); v12 create events
-have no ``room_id`` and the room ID is ``!`` + the create event's ID.
+Rooms and events come from ``auth_builder``.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import canonicaljson
-import nacl.signing
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
+from tests.protocol.auth_builder import (
+    ALICE,
+    BOB,
+    CAROL,
+    CREATE_KEY,
+    DAVE,
+    ERIN,
+    FORGER_KEY,
+    PL_KEY,
+    VERSIONS,
+    VIA,
+    Event,
+    Room,
+    levels,
+    room,
+    third_party_invite,
+)
 from trioserver.protocol.auth import (
     AuthError,
-    auth_event_types,
-    authorising_server,
-    check_auth,
-    check_auth_events_selection,
 )
 from trioserver.protocol.auth_context import rule_numbers
-from trioserver.protocol.hashes import compute_event_id
 from trioserver.protocol.room_versions import RoomVersion, room_version
-
-Event = dict[str, Any]
-Key = tuple[str, str]
-
-ALICE = "@alice:a"  # creates the room
-BOB = "@bob:b"
-CAROL = "@carol:c"
-DAVE = "@dave:a"
-ERIN = "@erin:e"  # the v12 additional creator, in the rooms that have one
-
-VERSIONS = [str(n) for n in range(1, 13)]
-CREATE_KEY = ("m.room.create", "")
-PL_KEY = ("m.room.power_levels", "")
-
-
-# --- the builder ----------------------------------------------------------------
-
-
-def domain(user_id: str) -> str:
-    return user_id.split(":", 1)[1]
-
-
-class Room:
-    """One room: its create event, its current state, and its events' IDs."""
-
-    def __init__(self, version: str, *, create_content: dict[str, Any] | None = None) -> None:
-        self.version = version
-        self.rv: RoomVersion = room_version(version)
-        self.state: dict[Key, Event] = {}
-        self.ids: dict[int, str] = {}  # id(event) -> event ID
-        self._count = 0
-        self.room_id = "!room:a"
-        self.create = self.make("m.room.create", self.create_content(create_content), ALICE, "")
-        if self.rv.room_id_from_create_event:
-            self.room_id = "!" + self.create_id[1:]
-        self.state[CREATE_KEY] = self.create
-        self.last = self.create_id
-
-    def create_content(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        content: dict[str, Any] = {"room_version": self.version}
-        if not self.rv.implicit_room_creator:
-            content["creator"] = ALICE
-        content.update(extra or {})
-        return content
-
-    @property
-    def create_id(self) -> str:
-        return self.ids[id(self.create)]
-
-    def _cite(self, ids: list[str]) -> list[Any]:
-        if self.rv.event_ids_are_hashes:
-            return list(ids)
-        return [[event_id, {"sha256": "aGFzaA"}] for event_id in ids]
-
-    def make(
-        self,
-        event_type: str,
-        content: dict[str, Any],
-        sender: str,
-        state_key: str | None = None,
-        *,
-        prev: list[str] | None = None,
-        **fields: Any,
-    ) -> Event:
-        """A PDU citing what auth events selection names in the current state."""
-        self._count += 1
-        fake_id = (
-            f"$fake-{self._count}"
-            if self.rv.event_ids_are_hashes
-            else f"${self._count}:{domain(sender)}"
-        )
-        event: Event = {
-            "type": event_type,
-            "sender": sender,
-            "content": content,
-            "origin_server_ts": 1000 + self._count,
-            "depth": self._count,
-            "hashes": {"sha256": "aGFzaA"},
-            "signatures": {},
-        }
-        if not (event_type == "m.room.create" and self.rv.room_id_from_create_event):
-            event["room_id"] = self.room_id
-        if state_key is not None:
-            event["state_key"] = state_key
-        if not self.rv.event_ids_are_hashes:
-            event["event_id"] = fake_id
-        event.update(fields)
-        if event_type == "m.room.create":
-            prev = [] if prev is None else prev
-        event["prev_events"] = self._cite([self.last] if prev is None else prev)
-        event["auth_events"] = self._cite(
-            [self.ids.get(id(e), "$other") for e in self.cited(event)]
-        )
-        self.ids[id(event)] = fake_id
-        return event
-
-    def cited(self, event: Event) -> list[Event]:
-        keys = auth_event_types(event, self.version)
-        return [self.state[k] for k in sorted(keys) if k in self.state]
-
-    def put(self, event_type: str, state_key: str, content: dict[str, Any], sender: str) -> Event:
-        """Add a state event to the current state, unchecked."""
-        event = self.make(event_type, content, sender, state_key)
-        self.state[(event_type, state_key)] = event
-        self.last = self.ids[id(event)]
-        return event
-
-    def member(
-        self, user: str, membership: str, sender: str | None = None, **content: Any
-    ) -> Event:
-        """An ``m.room.member`` event for ``user`` (not added to the state)."""
-        return self.make(
-            "m.room.member", {"membership": membership, **content}, sender or user, user
-        )
-
-    def set_member(self, user: str, membership: str, sender: str | None = None) -> None:
-        self.put("m.room.member", user, {"membership": membership}, sender or user)
-
-    def message(self, sender: str, **fields: Any) -> Event:
-        return self.make("m.room.message", {"body": "hi"}, sender, **fields)
-
-    def check(self, event: Event) -> None:
-        check_auth(event, self.state, self.version, create_event_id=self.create_id)
-
-
-def levels(version: str, **overrides: Any) -> dict[str, Any]:
-    """Power levels giving ALICE 100 (v12: nothing, she is a creator) and
-    others 0, with the spec's defaults written out; ``users`` overrides merge."""
-    rv = room_version(version)
-    users = {} if rv.privileged_creators else {ALICE: 100}
-    users.update(overrides.pop("users", {}))
-    content: dict[str, Any] = {
-        "users": users,
-        "users_default": 0,
-        "events": {"m.room.power_levels": 100},
-        "events_default": 0,
-        "state_default": 50,
-        "ban": 50,
-        "kick": 50,
-        "redact": 50,
-        "invite": 0,
-    }
-    content.update(overrides)
-    return content
-
-
-def room(
-    version: str,
-    join_rule: str | None = "public",
-    pl: dict[str, Any] | None = None,
-    members: dict[str, str] | None = None,
-    create: dict[str, Any] | None = None,
-) -> Room:
-    """A room ALICE created and joined, with power levels (:func:`levels`
-    with ``pl`` as overrides), a join rule, BOB joined, then ``members``."""
-    built = Room(version, create_content=create)
-    built.set_member(ALICE, "join")
-    built.put("m.room.power_levels", "", levels(version, **(pl or {})), ALICE)
-    if join_rule is not None:
-        built.put("m.room.join_rules", "", {"join_rule": join_rule}, ALICE)
-    built.set_member(BOB, "join")
-    for user, membership in (members or {}).items():
-        built.set_member(user, membership, user if membership in ("join", "knock") else ALICE)
-    return built
-
 
 # --- the table --------------------------------------------------------------------
 
@@ -376,11 +214,10 @@ case("join a knock room when invited", unless("knock_join_rule", "member.join.ot
 case("join a knock room uninvited", "member.join.otherwise")(
     lambda v: (r := room(v, "knock"), r.member(CAROL, "join"))
 )
-_VIA = "join_authorised_via_users_server"
 case(
     "restricted join authorised by a member",
     unless("restricted_join_rule", "member.join.otherwise"),
-)(lambda v: (r := room(v, "restricted"), r.member(CAROL, "join", **{_VIA: ALICE})))
+)(lambda v: (r := room(v, "restricted"), r.member(CAROL, "join", **{VIA: ALICE})))
 case("restricted join when invited", unless("restricted_join_rule", "member.join.otherwise"))(
     lambda v: (r := room(v, "restricted", members={CAROL: "invite"}), r.member(CAROL, "join"))
 )
@@ -391,20 +228,20 @@ case(
 case(
     "restricted join authorised by a non-member",
     when("restricted_join_rule", "member.join.restricted.authoriser", "member.join.otherwise"),
-)(lambda v: (r := room(v, "restricted"), r.member(CAROL, "join", **{_VIA: DAVE})))
+)(lambda v: (r := room(v, "restricted"), r.member(CAROL, "join", **{VIA: DAVE})))
 case(
     "restricted join authorised by a member who cannot invite",
     when("restricted_join_rule", "member.join.restricted.authoriser", "member.join.otherwise"),
 )(
     lambda v: (
         r := room(v, "restricted", pl={"invite": 50}, members={DAVE: "join"}),
-        r.member(CAROL, "join", **{_VIA: DAVE}),
+        r.member(CAROL, "join", **{VIA: DAVE}),
     )
 )
 case(
     "knock_restricted join authorised",
     unless("knock_restricted_join_rule", "member.join.otherwise"),
-)(lambda v: (r := room(v, "knock_restricted"), r.member(CAROL, "join", **{_VIA: ALICE})))
+)(lambda v: (r := room(v, "knock_restricted"), r.member(CAROL, "join", **{VIA: ALICE})))
 
 # Membership: invite
 case("invite by a member")(lambda v: (r := room(v), r.member(CAROL, "invite", ALICE)))
@@ -425,71 +262,30 @@ case("invite below the invite level", "member.invite.otherwise")(
 )
 
 # Membership: third-party invites (rule 4.4.1, v11)
-IDENTITY_KEY = nacl.signing.SigningKey(b"\x01" * 32)
-FORGER_KEY = nacl.signing.SigningKey(b"\x02" * 32)
-
-
-def _b64(data: bytes, urlsafe: bool = False) -> str:
-    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
-    return encode(data).decode().rstrip("=")
-
-
-def _signed(mxid: str, token: str, key: nacl.signing.SigningKey) -> dict[str, Any]:
-    signed: dict[str, Any] = {"mxid": mxid, "token": token}
-    signature = key.sign(canonicaljson.encode_canonical_json(signed)).signature
-    return {**signed, "signatures": {"id.example": {"ed25519:0": _b64(signature)}}}
-
-
-def _third_party(
-    v: str,
-    *,
-    key: nacl.signing.SigningKey = IDENTITY_KEY,
-    mxid: str = CAROL,
-    token: str = "tok",
-    sender: str = ALICE,
-    listed: bool = False,
-    members: dict[str, str] | None = None,
-    signed: Any = "sign",
-) -> tuple[Room, Event]:
-    r = room(v, members=members)
-    public = IDENTITY_KEY.verify_key.encode()
-    content: dict[str, Any] = {"display_name": "c...", "key_validity_url": "https://id.example/v"}
-    if listed:
-        content["public_key"] = "bm90IGEga2V5"
-        content["public_keys"] = [{"public_key": _b64(public, urlsafe=True)}]
-    else:
-        content["public_key"] = _b64(public)
-    r.put("m.room.third_party_invite", "tok", content, ALICE)
-    invite: dict[str, Any] = {"display_name": "c..."}
-    if signed == "sign":
-        invite["signed"] = _signed(mxid, token, key)
-    elif signed is not None:
-        invite["signed"] = signed
-    return r, r.member(CAROL, "invite", sender, third_party_invite=invite)
-
-
-case("third-party invite")(lambda v: _third_party(v))
-case("third-party invite, key in public_keys, URL-safe")(lambda v: _third_party(v, listed=True))
+case("third-party invite")(lambda v: third_party_invite(v))
+case("third-party invite, key in public_keys, URL-safe")(
+    lambda v: third_party_invite(v, listed=True)
+)
 case("third-party invite, forged signature", "member.invite.third_party.otherwise")(
-    lambda v: _third_party(v, key=FORGER_KEY)
+    lambda v: third_party_invite(v, key=FORGER_KEY)
 )
 case("third-party invite, target banned", "member.invite.third_party.banned")(
-    lambda v: _third_party(v, members={CAROL: "ban"})
+    lambda v: third_party_invite(v, members={CAROL: "ban"})
 )
 case("third-party invite, no signed", "member.invite.third_party.signed")(
-    lambda v: _third_party(v, signed=None)
+    lambda v: third_party_invite(v, signed=None)
 )
 case("third-party invite, no token", "member.invite.third_party.fields")(
-    lambda v: _third_party(v, signed={"mxid": CAROL, "signatures": {}})
+    lambda v: third_party_invite(v, signed={"mxid": CAROL, "signatures": {}})
 )
 case("third-party invite, mxid is another user", "member.invite.third_party.mxid")(
-    lambda v: _third_party(v, mxid=DAVE)
+    lambda v: third_party_invite(v, mxid=DAVE)
 )
 case("third-party invite, unknown token", "member.invite.third_party.token")(
-    lambda v: _third_party(v, token="other")
+    lambda v: third_party_invite(v, token="other")
 )
 case("third-party invite, sent by another user", "member.invite.third_party.sender")(
-    lambda v: _third_party(v, sender=BOB)
+    lambda v: third_party_invite(v, sender=BOB)
 )
 
 # Membership: leave
@@ -800,241 +596,3 @@ def test_every_rejecting_rule_has_a_row() -> None:
     }
     assert leaves - NOT_REJECTING - SELECTION_RULES - covered == set()
     assert None in covered
-
-
-# --- messages and rule numbers ------------------------------------------------------
-
-
-def test_error_names_the_rule_of_the_version() -> None:
-    r = room("11")
-    with pytest.raises(AuthError) as caught:
-        r.check(r.member(CAROL, "join", sender=BOB))
-    assert caught.value.message == "auth rule 4.3.2 (v11): sender does not match state_key"
-    assert caught.value.status == 403
-    assert caught.value.rule_number == "4.3.2"
-
-
-@pytest.mark.parametrize(
-    ("version", "rule", "number"),
-    [
-        ("1", "create.creator", "1.4"),
-        ("1", "auth_events.room_id", "2.5"),
-        ("1", "aliases.domain", "4.2"),
-        ("1", "member.join.public", "5.2.5"),
-        ("1", "member.invite.third_party.signature", "5.3.1.7"),
-        ("1", "redaction.domain", "11.2"),
-        ("2", "power_levels.users_new", "10.7"),
-        ("3", "power_levels.users_new", "10.7"),
-        ("6", "member.leave.self", "4.4.1"),
-        ("6", "state_key", "8"),
-        ("7", "member.knock.join_rule", "4.6.1"),
-        ("8", "member.authorised_via", "4.2"),
-        ("8", "member.join.restricted.authoriser", "4.3.5.2"),
-        ("9", "member.join.public", "4.3.6"),
-        ("10", "power_levels.levels", "9.1"),
-        ("10", "power_levels.users", "9.3"),
-        ("10", "power_levels.users_new", "9.9"),
-        ("11", "create.room_version", "1.3"),
-        ("12", "room_id", "2"),
-        ("12", "create.additional_creators", "1.4"),
-        ("12", "auth_events.room_id", "3.4"),
-        ("12", "member.join.creator", "5.3.1"),
-        ("12", "power_levels.creators", "10.4"),
-        ("12", "power_levels.users_new", "10.10"),
-    ],
-)
-def test_rule_numbers_follow_the_spec(version: str, rule: str, number: str) -> None:
-    assert rule_numbers(room_version(version))[rule] == number
-
-
-def test_rules_that_do_not_exist_in_a_version() -> None:
-    assert "redaction" not in rule_numbers(room_version("3"))
-    assert "aliases" not in rule_numbers(room_version("6"))
-    assert "member.knock" not in rule_numbers(room_version("6"))
-    assert "auth_events.no_create" not in rule_numbers(room_version("12"))
-
-
-# --- event IDs from reference hashes --------------------------------------------------
-
-
-@pytest.mark.parametrize("version", [v for v in VERSIONS if room_version(v).event_ids_are_hashes])
-def test_creators_first_join_with_real_event_ids(version: str) -> None:
-    rv = room_version(version)
-    create: Event = {
-        "type": "m.room.create",
-        "state_key": "",
-        "sender": ALICE,
-        "content": {"room_version": version}
-        | ({} if rv.implicit_room_creator else {"creator": ALICE}),
-        "origin_server_ts": 1,
-        "depth": 1,
-        "prev_events": [],
-        "auth_events": [],
-        "hashes": {"sha256": "aGFzaA"},
-        "signatures": {},
-    }
-    if not rv.room_id_from_create_event:
-        create["room_id"] = "!room:a"
-    create_id = compute_event_id(create, rv)
-    room_id = "!" + create_id[1:] if rv.room_id_from_create_event else "!room:a"
-    join: Event = {
-        "type": "m.room.member",
-        "state_key": ALICE,
-        "sender": ALICE,
-        "room_id": room_id,
-        "content": {"membership": "join"},
-        "prev_events": [create_id],
-        "auth_events": [] if rv.room_id_from_create_event else [create_id],
-    }
-    state = {CREATE_KEY: create}
-    check_auth(join, state, version)
-    with pytest.raises(AuthError):
-        check_auth({**join, "prev_events": ["$" + "A" * 43]}, state, version)
-    if rv.room_id_from_create_event:
-        with pytest.raises(AuthError) as caught:
-            check_auth({**join, "room_id": "!" + "A" * 43}, state, version)
-        assert caught.value.rule == "room_id"
-
-
-# --- auth events selection -------------------------------------------------------------
-
-
-@pytest.mark.parametrize("version", VERSIONS)
-def test_auth_event_types(version: str) -> None:
-    rv = room_version(version)
-    r = room(version)
-    base = {PL_KEY, ("m.room.member", BOB)} | (
-        set() if rv.room_id_from_create_event else {CREATE_KEY}
-    )
-    assert auth_event_types(r.create, version) == set()
-    assert auth_event_types(r.message(BOB), version) == base
-    invite = _third_party(version)[1]
-    assert auth_event_types(invite, version) == {
-        *base - {("m.room.member", BOB)},
-        ("m.room.member", ALICE),
-        ("m.room.member", CAROL),
-        ("m.room.join_rules", ""),
-        ("m.room.third_party_invite", "tok"),
-    }
-    knock = r.member(BOB, "knock")
-    assert ("m.room.join_rules", "") in auth_event_types(knock, version)
-    leave = r.member(BOB, "leave")
-    assert auth_event_types(leave, version) == base
-    join = r.member(CAROL, "join", **{_VIA: DAVE})
-    assert (("m.room.member", DAVE) in auth_event_types(join, version)) == rv.restricted_join_rule
-    assert authorising_server(join, version) == ("a" if rv.restricted_join_rule else None)
-    assert authorising_server(r.member(CAROL, "join"), version) is None
-
-
-def _selection_cases(v: str) -> list[tuple[str, list[Event] | None, Event, str | None]]:
-    r = room(v)
-    message = r.message(BOB)
-    cited = r.cited(message)
-    extra_join_rules = [*cited, r.state[("m.room.join_rules", "")]]
-    return [
-        ("as selected", None, message, None),
-        ("a subset", [e for e in cited if e["type"] != "m.room.power_levels"], message, None),
-        ("duplicate", [*cited, r.state[PL_KEY]], message, "auth_events.duplicates"),
-        ("unexpected type", extra_join_rules, message, "auth_events.selection"),
-        (
-            "another user's member",
-            [*cited, r.state[("m.room.member", ALICE)]],
-            message,
-            "auth_events.selection",
-        ),
-        (
-            "create of v12",
-            [*cited, r.create] if r.rv.room_id_from_create_event else None,
-            message,
-            "auth_events.selection" if r.rv.room_id_from_create_event else None,
-        ),
-        (
-            "no create",
-            [e for e in cited if e["type"] != "m.room.create"],
-            message,
-            None if r.rv.room_id_from_create_event else "auth_events.no_create",
-        ),
-        (
-            "another room",
-            [{**e, "room_id": "!x:a"} if e["type"] == "m.room.power_levels" else e for e in cited],
-            message,
-            "auth_events.room_id",
-        ),
-        ("create event itself", [], r.create, None),
-    ]
-
-
-@pytest.mark.parametrize("version", VERSIONS)
-def test_check_auth_events_selection(version: str) -> None:
-    r = room(version)
-    for name, cited, event, expected in _selection_cases(version):
-        given_events = r.cited(event) if cited is None else cited
-        if expected is None:
-            check_auth_events_selection(event, given_events, version)
-            continue
-        with pytest.raises(AuthError) as caught:
-            check_auth_events_selection(event, given_events, version)
-        assert caught.value.rule == expected, name
-
-
-# --- properties ----------------------------------------------------------------------------
-
-_LEVEL = st.integers(min_value=-5, max_value=110)
-_USERS = st.sampled_from([BOB, CAROL, DAVE, "@fred:f"])
-_KEYS = st.sampled_from(["ban", "kick", "redact", "invite", "state_default", "events_default"])
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    version=st.sampled_from(VERSIONS),
-    own=st.integers(min_value=0, max_value=100),
-    old_users=st.dictionaries(_USERS, _LEVEL, max_size=4),
-    new_users=st.dictionaries(_USERS, _LEVEL, max_size=4),
-    old_keys=st.dictionaries(_KEYS, _LEVEL, max_size=3),
-    new_keys=st.dictionaries(_KEYS, _LEVEL, max_size=3),
-)
-def test_nobody_grants_above_their_own_level(
-    version: str,
-    own: int,
-    old_users: dict[str, int],
-    new_users: dict[str, int],
-    old_keys: dict[str, int],
-    new_keys: dict[str, int],
-) -> None:
-    """Whatever BOB (level ``own``) sends, an allowed power levels event never
-    sets a changed level above ``own``, nor changes another user who was at
-    or above ``own``."""
-    base_users = levels(version)["users"]
-    old = {
-        **levels(version),
-        **old_keys,
-        "events": {},
-        "users": {**base_users, **old_users, BOB: own},
-    }
-    new = {**levels(version), **new_keys, "events": {}, "users": {**base_users, **new_users}}
-    r = room(version, pl=old)
-    event = r.make("m.room.power_levels", new, BOB, "")
-    try:
-        r.check(event)
-    except AuthError:
-        return
-    old_levels = {**{k: v for k, v in old.items() if isinstance(v, int)}}
-    new_levels = {**{k: v for k, v in new.items() if isinstance(v, int)}}
-    for key in old_levels.keys() | new_levels.keys():
-        if old_levels.get(key) != new_levels.get(key):
-            assert old_levels.get(key, own) <= own and new_levels.get(key, own) <= own
-    for user in old["users"].keys() | new["users"].keys():
-        before, after = old["users"].get(user), new["users"].get(user)
-        if before != after:
-            assert after is None or after <= own
-            assert user == BOB or before is None or before < own
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    users=st.dictionaries(_USERS, st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)),
-    keys=st.dictionaries(_KEYS, st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)),
-)
-def test_v12_creators_may_set_any_levels(users: dict[str, int], keys: dict[str, int]) -> None:
-    r = room("12", pl={"users": {BOB: 10**6}, "ban": 10**6})
-    r.check(r.make("m.room.power_levels", {**levels("12"), **keys, "users": users}, ALICE, ""))

@@ -15,34 +15,21 @@ between its read and its :meth:`TokenCache.put`.
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from trioserver.db import Database
 from trioserver.db.accounts import TokenOwner
+from trioserver.util.lru import LRU
 
 T = TypeVar("T")
 
 
-class TokenCache:
+class TokenCache(LRU[bytes, TokenOwner]):
     """A bounded LRU of token hash -> holder, emptied on every change."""
 
     def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._owners: collections.OrderedDict[bytes, TokenOwner] = collections.OrderedDict()
-
-    def get(self, token_hash: bytes) -> TokenOwner | None:
-        owner = self._owners.get(token_hash)
-        if owner is not None:
-            self._owners.move_to_end(token_hash)
-        return owner
-
-    def put(self, token_hash: bytes, owner: TokenOwner) -> None:
-        self._owners[token_hash] = owner
-        self._owners.move_to_end(token_hash)
-        while len(self._owners) > self._size:
-            self._owners.popitem(last=False)
+        super().__init__(size)
 
     async def write(self, db: Database, fn: Callable[..., T], *args: Any) -> T:
         """``db.run_write(fn, *args)`` for a write that changes tokens or
@@ -54,7 +41,4 @@ class TokenCache:
 
     def invalidate(self) -> None:
         """Tokens or their holders changed (committed): forget every answer."""
-        self._owners.clear()
-
-    def __len__(self) -> int:
-        return len(self._owners)
+        self.clear()

@@ -6,7 +6,6 @@ so it always equals what the database holds for the room.
 
 from __future__ import annotations
 
-import collections
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from trioserver.db.roomserver_nids import (
     type_names_txn,
 )
 from trioserver.protocol.room_versions import RoomVersion, room_version
+from trioserver.util.lru import LRU
 
 StateKey = tuple[str, str]
 PDU = dict[str, Any]
@@ -43,28 +43,15 @@ class RoomContext:
         return self.current_state.get(("m.room.create", ""))
 
 
-class EventCache:
+class EventCache(LRU[str, PDU]):
     """A bounded LRU of PDUs by event ID (events never change once stored;
     redaction is applied when serving them, not here)."""
 
     def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._events: collections.OrderedDict[str, PDU] = collections.OrderedDict()
-
-    def get(self, event_id: str) -> PDU | None:
-        pdu = self._events.get(event_id)
-        if pdu is not None:
-            self._events.move_to_end(event_id)
-        return pdu
-
-    def put(self, event_id: str, pdu: PDU) -> None:
-        self._events[event_id] = pdu
-        self._events.move_to_end(event_id)
-        while len(self._events) > self._size:
-            self._events.popitem(last=False)
+        super().__init__(size)
 
     def missing(self, event_ids: Iterable[str]) -> list[str]:
-        return [e for e in event_ids if e not in self._events]
+        return [e for e in event_ids if e not in self]
 
 
 def load_room_context_txn(conn: sqlite3.Connection, room_id: str) -> RoomContext | None:

@@ -42,9 +42,9 @@ from trioserver.db import e2e_keys as keys_sql
 from trioserver.db import sync_rooms as rooms_sql
 from trioserver.db import to_device as to_device_sql
 from trioserver.db.room_forgotten import forgotten_rooms_txn
-from trioserver.db.roomserver_current import rooms_for_user_txn
 from trioserver.rooms.ignored import IGNORED_USER_LIST, ignored_users_from_json
 from trioserver.rooms.tokens import SyncToken
+from trioserver.sync.device_lists import LEFT, keys_txn
 from trioserver.sync.filters import SyncFilter
 from trioserver.sync.follower import RoomOutput
 from trioserver.sync.notifier import Notifier
@@ -65,7 +65,6 @@ T = TypeVar("T")
 FULL_SYNCS_AT_ONCE = 2
 #: To-device messages per response at most (the rest come with the next one).
 TO_DEVICE_LIMIT = 100
-_LEFT = ("leave", "ban")
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,11 +267,11 @@ class SyncService:
                 elif since is not None and not req.full_state and room_id not in active:
                     continue
                 queries.append((room_id, "join", q))
-            elif m.now in _LEFT:
+            elif m.now in LEFT:
                 if since is None:
                     if not f.room.include_leave or room_id in forgotten:
                         continue
-                elif not changed or m.at_since in _LEFT or m.at_since is None:
+                elif not changed or m.at_since in LEFT or m.at_since is None:
                     continue
                 else:
                     newly_left.add(room_id)
@@ -361,7 +360,13 @@ class SyncService:
             "to_device": {"events": to_device},
         }
         keys, device_lists = self._db.read_now(
-            _keys_txn, req, since, token, sorted(newly_joined), sorted(newly_left)
+            keys_txn,
+            req.user_id,
+            req.device_id,
+            since,
+            token,
+            sorted(newly_joined),
+            sorted(newly_left),
         )
         response["device_one_time_keys_count"] = keys[0]
         response["device_unused_fallback_key_types"] = keys[1]
@@ -467,31 +472,6 @@ def _db_positions_txn(conn: Any) -> tuple[int, int, int]:
     )
 
 
-def _key_counts_txn(conn: Any, user_id: str, device_id: str) -> tuple[dict[str, int], list[str]]:
-    counts = keys_sql.one_time_key_counts_txn(conn, user_id, device_id)
-    counts.setdefault("signed_curve25519", 0)
-    return counts, keys_sql.unused_fallback_key_types_txn(conn, user_id, device_id)
-
-
-def _keys_txn(
-    conn: Any,
-    req: SyncRequest,
-    since: SyncToken | None,
-    token: SyncToken,
-    newly_joined: list[str],
-    newly_left: list[str],
-) -> tuple[tuple[dict[str, int], list[str]], dict[str, list[str]] | None]:
-    """The device's key counts and (incremental syncs) the device-list changes, in one read."""
-    counts = _key_counts_txn(conn, req.user_id, req.device_id)
-    if since is None:
-        return counts, None
-    return counts, _device_lists_txn(conn, req.user_id, since, token, newly_joined, newly_left)
-
-
-def _joined_rooms_txn(conn: Any, user_id: str) -> set[str]:
-    return set(rooms_for_user_txn(conn, user_id, ["join"]))
-
-
 def _memberships_txn(
     conn: Any, user_id: str, since: int, upto: int
 ) -> tuple[dict[str, _Membership], set[str], set[str]]:
@@ -509,44 +489,6 @@ def _memberships_txn(
     }
     active = rooms_sql.rooms_with_events_txn(conn, since, upto) if since else set()
     return memberships, active, forgotten_rooms_txn(conn, user_id)
-
-
-def _device_lists_txn(
-    conn: Any,
-    user_id: str,
-    since: SyncToken,
-    token: SyncToken,
-    newly_joined: list[str],
-    newly_left: list[str],
-) -> dict[str, list[str]]:
-    """``changed``: users sharing a room with ``user_id`` whose devices
-    changed, or who newly share one; ``left``: users who no longer share one."""
-    sharing = rooms_sql.users_sharing_rooms_txn(conn, user_id) | {user_id}
-    changed: set[str] = set()
-    if token.device_lists > since.device_lists:
-        changed = (
-            set(
-                keys_sql.device_list_changes_txn(
-                    conn, since.device_lists, token.device_lists, user_id
-                )
-            )
-            & sharing
-        )
-    left: set[str] = set()
-    for room_id in newly_joined:
-        changed |= rooms_sql.joined_members_txn(conn, room_id)
-    for room_id in newly_left:
-        left |= rooms_sql.joined_members_txn(conn, room_id) - sharing
-    if token.events > since.events:
-        joined_now = _joined_rooms_txn(conn, user_id)
-        for _, other, membership in rooms_sql.member_changes_txn(
-            conn, sorted(joined_now | set(newly_left)), since.events, token.events
-        ):
-            if membership == "join" and other in sharing:
-                changed.add(other)
-            elif membership in _LEFT and other not in sharing:
-                left.add(other)
-    return {"changed": sorted(changed - left), "left": sorted(left - {user_id})}
 
 
 def _effective_since(since: SyncToken | None, token: SyncToken) -> SyncToken | None:
@@ -595,14 +537,3 @@ def _empty(token: SyncToken) -> dict[str, Any]:
         "to_device": {"events": []},
         "device_lists": {"changed": [], "left": []},
     }
-
-
-async def wake_for_device_list_change(db: Database, notifier: Notifier, user_id: str) -> None:
-    """``user_id``'s devices or keys changed (committed): wake them and every
-    user sharing a room with them (``device_lists.changed``)."""
-    position, users = await db.run_read(_device_list_watchers_txn, user_id)
-    notifier.advance("device_lists", position, users | {user_id})
-
-
-def _device_list_watchers_txn(conn: Any, user_id: str) -> tuple[int, set[str]]:
-    return keys_sql.device_list_position_txn(conn), rooms_sql.users_sharing_rooms_txn(conn, user_id)

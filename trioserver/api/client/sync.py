@@ -18,12 +18,13 @@ from trioserver.api.http import json_response, require_user
 from trioserver.db import filters as filters_sql
 from trioserver.protocol.errors import MatrixError
 from trioserver.rooms.tokens import InvalidToken, SyncToken
+from trioserver.sync.device_lists import wake_for_device_list_change
 from trioserver.sync.filters import (
     FilterError,
     SyncFilter,
     parse_sync_filter_json,
 )
-from trioserver.sync.service import SyncRequest, SyncService, wake_for_device_list_change
+from trioserver.sync.service import SyncRequest, SyncService
 from trioserver.sync.sources import SyncSources
 
 blueprint = Blueprint("client_sync", __name__)
